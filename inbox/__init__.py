@@ -1,0 +1,1 @@
+"""The inbox domain: customers, identities, conversations, messages, events, outbox."""

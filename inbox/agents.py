@@ -1,0 +1,189 @@
+"""Agents and inboxes: accounts, passwords, bearer tokens, membership."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from inbox.access import Viewer, member_inbox_ids
+from inbox.db import Database, Tx
+from inbox.errors import Conflict, Invalid, NotFound
+from inbox.identity import normalise
+from inbox.models import Agent, Inbox, InboxMember, Role
+
+_hasher = PasswordHasher()
+AGENT_TOKEN_PREFIX = "agt_"
+INBOX_TOKEN_PREFIX = "inb_"
+# Verifying against this keeps a login for an unknown email as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+@dataclass(frozen=True)
+class IssuedAgent:
+    id: int
+    email: str
+    name: str
+    role: str
+    token: str
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_agent_token() -> str:
+    return AGENT_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_inbox_token() -> str:
+    return INBOX_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+async def create_agent(
+    db: Database, email: str, name: str, password: str, admin: bool = False
+) -> IssuedAgent:
+    """Create an agent with a hashed password and a fresh API token."""
+    _, address = normalise("email", email)
+    if len(password) < 8:
+        raise Invalid("password must be at least 8 characters")
+    if not name.strip():
+        raise Invalid("name is required")
+    token = new_agent_token()
+
+    async def work(tx: Tx) -> IssuedAgent:
+        if await tx.session.scalar(select(Agent.id).where(Agent.email == address)):
+            raise Conflict(f"an agent with email {address} already exists")
+        agent = Agent(
+            email=address,
+            name=name.strip()[:200],
+            password_hash=_hasher.hash(password),
+            role=Role.admin if admin else Role.agent,
+            token_hash=hash_token(token),
+        )
+        tx.session.add(agent)
+        await tx.session.flush()
+        return IssuedAgent(agent.id or 0, agent.email, agent.name, agent.role, token)
+
+    return await db.run_write(work, attempts=1)
+
+
+async def reset_token(db: Database, email: str) -> IssuedAgent:
+    """Issue a new API token for an agent; the old one stops working at once."""
+    token = new_agent_token()
+
+    async def work(tx: Tx) -> IssuedAgent:
+        agent = await _agent_by_email(tx.session, email)
+        agent.token_hash = hash_token(token)
+        tx.session.add(agent)
+        return IssuedAgent(agent.id or 0, agent.email, agent.name, agent.role, token)
+
+    return await db.run_write(work)
+
+
+async def set_password(db: Database, email: str, password: str) -> None:
+    """Change a password; the agent's tokens, sessions and sockets are revoked with it."""
+    if len(password) < 8:
+        raise Invalid("password must be at least 8 characters")
+
+    async def work(tx: Tx) -> None:
+        agent = await _agent_by_email(tx.session, email)
+        agent.password_hash = _hasher.hash(password)
+        agent.token_hash = None
+        agent.session_version += 1
+        tx.session.add(agent)
+        tx.emit("agent.revoked", {"agent_id": agent.id}, ())
+
+    await db.run_write(work)
+
+
+async def authenticate_password(session: AsyncSession, email: str, password: str) -> Agent | None:
+    """The active agent with this email and password, or None."""
+    agent = await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+    try:
+        _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return agent if agent is not None and agent.active else None
+
+
+async def agent_by_token(session: AsyncSession, token: str) -> Agent | None:
+    """The active agent owning this API token (agent tokens only)."""
+    if not token.startswith(AGENT_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    digest = hash_token(token)
+    agent = await session.scalar(select(Agent).where(Agent.token_hash == digest))
+    if agent is None or not agent.active or not hmac.compare_digest(agent.token_hash or "", digest):
+        return None
+    return agent
+
+
+async def viewer_for(session: AsyncSession, agent: Agent) -> Viewer:
+    """What this agent may see."""
+    inboxes = await member_inbox_ids(session, agent.id or 0)
+    return Viewer(agent.id or 0, agent.role == Role.admin, inboxes)
+
+
+async def create_inbox(
+    db: Database, kind: str, name: str, config: dict[str, Any] | None = None
+) -> Inbox:
+    """Create an inbox (one connected account or number) with its own token."""
+    if not name.strip():
+        raise Invalid("name is required")
+    if not isinstance(config or {}, dict):
+        raise Invalid("config must be a JSON object")
+
+    async def work(tx: Tx) -> Inbox:
+        inbox = Inbox(
+            kind=kind, name=name.strip()[:200], config=dict(config or {}), token=new_inbox_token()
+        )
+        tx.session.add(inbox)
+        await tx.session.flush()
+        return inbox
+
+    return await db.run_write(work, attempts=1)
+
+
+async def add_member(db: Database, email: str, inbox_id: int) -> None:
+    """Let an agent work an inbox."""
+
+    async def work(tx: Tx) -> None:
+        agent = await _agent_by_email(tx.session, email)
+        if await tx.session.get(Inbox, inbox_id) is None:
+            raise NotFound(f"inbox {inbox_id} not found")
+        if await tx.session.get(InboxMember, (agent.id, inbox_id)) is None:
+            tx.session.add(InboxMember(agent_id=agent.id or 0, inbox_id=inbox_id))
+
+    await db.run_write(work)
+
+
+async def remove_member(db: Database, email: str, inbox_id: int) -> None:
+    async def work(tx: Tx) -> None:
+        agent = await _agent_by_email(tx.session, email)
+        await tx.session.execute(
+            delete(InboxMember).where(
+                InboxMember.agent_id == agent.id,
+                InboxMember.inbox_id == inbox_id,  # type: ignore[arg-type]
+            )
+        )
+
+    await db.run_write(work)
+
+
+def inbox_token_matches(inbox: Inbox, token: str) -> bool:
+    """Constant-time check of an inbox's own token."""
+    return hmac.compare_digest(inbox.token.encode(), token.encode())
+
+
+async def _agent_by_email(session: AsyncSession, email: str) -> Agent:
+    agent = await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+    if agent is None:
+        raise NotFound(f"no agent with email {email}")
+    return agent

@@ -1,0 +1,17 @@
+"""Errors the domain raises for the edge to translate (404, 400, 409, 413)."""
+
+
+class NotFound(LookupError):
+    """Missing, or not visible to this agent (the two look the same from outside)."""
+
+
+class Invalid(ValueError):
+    """The request cannot be carried out as asked (400)."""
+
+
+class TooLarge(Invalid):
+    """Past one of the size limits (413)."""
+
+
+class Conflict(Exception):
+    """The request clashes with the current state (409)."""

@@ -1,0 +1,370 @@
+"""The read side: lists, timelines and search, each limited to what the viewer may see.
+
+Every list uses keyset pagination on an indexed sort key, so page 1,000 costs what page 1 does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from inbox.access import Viewer, has_visible_message, message_visible
+from inbox.errors import Invalid, NotFound
+from inbox.models import (
+    Attachment,
+    Conversation,
+    Customer,
+    Identity,
+    MergeSuggestion,
+    Message,
+    Status,
+)
+from inbox.objects import (
+    attachment_object,
+    conversation_object,
+    customer_object,
+    iso,
+    message_object,
+)
+from inbox.search import build_query, match_clause
+
+MAX_LIMIT = 200
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "next": self.next}
+
+
+def encode_cursor(*values: Any) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, shape: str) -> list[Any] | None:
+    """Read a cursor made by `encode_cursor`; `shape` is "ti" (time, id) or "i" (id)."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if not isinstance(values, list) or len(values) != len(shape):
+            raise ValueError("wrong length")
+        out: list[Any] = []
+        for kind, value in zip(shape, values, strict=True):
+            if kind == "t":
+                moment = datetime.fromisoformat(value)
+                out.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+            elif isinstance(value, int) and not isinstance(value, bool):
+                out.append(value)
+            else:
+                raise ValueError("not an id")
+        return out
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        raise Invalid("invalid cursor") from None
+
+
+def clamp_limit(limit: int | None, default: int = 50) -> int:
+    if limit is None:
+        return default
+    if limit < 1:
+        raise Invalid("limit must be at least 1")
+    return min(limit, MAX_LIMIT)
+
+
+async def visible_conversation(session: AsyncSession, viewer: Viewer, cid: int) -> Conversation:
+    """The conversation, if the viewer may see it; NotFound otherwise."""
+    conversation = await session.get(Conversation, cid)
+    if conversation is None or not await _conversation_visible(session, viewer, conversation):
+        raise NotFound("conversation not found")
+    return conversation
+
+
+async def _conversation_visible(
+    session: AsyncSession, viewer: Viewer, conversation: Conversation
+) -> bool:
+    if viewer.is_admin:
+        return True
+    found = await session.scalar(
+        select(Message.id)
+        .where(Message.conversation_id == conversation.id, message_visible(viewer))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def visible_customer(session: AsyncSession, viewer: Viewer, customer_id: int) -> Customer:
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound("customer not found")
+    if not viewer.is_admin:
+        found = await session.scalar(
+            select(Message.id)
+            .where(Message.customer_id == customer_id, message_visible(viewer))
+            .limit(1)
+        )
+        if found is None:
+            raise NotFound("customer not found")
+    return customer
+
+
+async def list_conversations(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    status: str | None = None,
+    inbox_id: int | None = None,
+    assignee: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """Conversations by last activity, newest first."""
+    size = clamp_limit(limit)
+    query = select(Conversation)
+    if status:
+        if status not in Status.__members__:
+            raise Invalid(f"unknown status {status!r}")
+        query = query.where(Conversation.status == status)
+    if assignee == "me":
+        query = query.where(Conversation.assignee_id == viewer.agent_id)
+    elif assignee == "none":
+        query = query.where(Conversation.assignee_id.is_(None))  # type: ignore[union-attr]
+    elif assignee:
+        if not assignee.isdigit():
+            raise Invalid("assignee must be me, none or an agent id")
+        query = query.where(Conversation.assignee_id == int(assignee))
+    if inbox_id is not None:
+        if not viewer.can_use_inbox(inbox_id):
+            raise NotFound("inbox not found")
+        query = query.where(
+            has_visible_message(
+                Viewer(viewer.agent_id, False, frozenset({inbox_id})),
+                Message.conversation_id,
+                Conversation.id,
+            )
+        )
+    elif not viewer.is_admin:
+        query = query.where(has_visible_message(viewer, Message.conversation_id, Conversation.id))
+    after = decode_cursor(cursor, "ti")
+    if after:
+        at, cid = after
+        query = query.where(
+            or_(
+                Conversation.last_message_at < at,
+                and_(Conversation.last_message_at == at, Conversation.id < cid),  # type: ignore[operator]
+            )
+        )
+    query = query.order_by(
+        Conversation.last_message_at.desc(),
+        Conversation.id.desc(),  # type: ignore[attr-defined, union-attr]
+    ).limit(size + 1)
+    rows = list((await session.exec(query)).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    nxt = encode_cursor(rows[-1].last_message_at, rows[-1].id) if more and rows else None
+    return Page([conversation_object(c) for c in rows], nxt)
+
+
+async def conversation_messages(
+    session: AsyncSession,
+    viewer: Viewer,
+    conversation_id: int,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """A conversation's messages the viewer may see, oldest first."""
+    await visible_conversation(session, viewer, conversation_id)
+    return await _message_page(
+        session, viewer, Message.conversation_id == conversation_id, cursor, limit
+    )
+
+
+async def customer_timeline(
+    session: AsyncSession,
+    viewer: Viewer,
+    customer_id: int,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """Every message of the customer across channels and conversations, oldest first."""
+    await visible_customer(session, viewer, customer_id)
+    return await _message_page(session, viewer, Message.customer_id == customer_id, cursor, limit)
+
+
+async def _message_page(
+    session: AsyncSession, viewer: Viewer, condition: Any, cursor: str | None, limit: int | None
+) -> Page:
+    size = clamp_limit(limit)
+    query = select(Message).where(condition, message_visible(viewer))
+    after = decode_cursor(cursor, "ti")
+    if after:
+        at, mid = after
+        query = query.where(
+            or_(Message.created_at > at, and_(Message.created_at == at, Message.id > mid))  # type: ignore[operator]
+        )
+    query = query.order_by(Message.created_at, Message.id).limit(size + 1)  # type: ignore[arg-type]
+    rows = list((await session.exec(query)).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    items = await message_objects(session, rows)
+    nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return Page(items, nxt)
+
+
+async def message_objects(session: AsyncSession, rows: Sequence[Message]) -> list[dict[str, Any]]:
+    """Public objects for messages, loading all their attachments in one query."""
+    ids = [m.id for m in rows]
+    by_message: dict[int, list[dict[str, Any]]] = {}
+    if ids:
+        found = await session.execute(
+            select(
+                Attachment.id,
+                Attachment.message_id,
+                Attachment.filename,
+                Attachment.content_type,
+                Attachment.size,
+            ).where(Attachment.message_id.in_(ids))  # type: ignore[attr-defined]
+        )
+        for row in found:
+            by_message.setdefault(row.message_id, []).append(attachment_object(row))  # type: ignore[arg-type]
+    return [message_object(m, by_message.get(m.id or 0, [])) for m in rows]
+
+
+async def customer_objects(
+    session: AsyncSession, customers: Sequence[Customer]
+) -> list[dict[str, Any]]:
+    """Public objects for customers, their identities loaded in one query."""
+    ids = [c.id for c in customers]
+    by_customer: dict[int, list[Identity]] = {}
+    if ids:
+        rows = await session.exec(
+            select(Identity).where(Identity.customer_id.in_(ids)).order_by(Identity.id)  # type: ignore[attr-defined, arg-type]
+        )
+        for identity in rows.all():
+            by_customer.setdefault(identity.customer_id, []).append(identity)
+    return [customer_object(c, by_customer.get(c.id or 0, [])) for c in customers]
+
+
+async def list_customers(
+    session: AsyncSession,
+    viewer: Viewer,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """Customers (not merged away), newest first, optionally matching `q`."""
+    size = clamp_limit(limit)
+    query = select(Customer).where(Customer.merged_into_id.is_(None))  # type: ignore[union-attr]
+    if q:
+        ids = await _matching_customer_ids(session, q, 10_000)
+        query = query.where(Customer.id.in_(ids))  # type: ignore[union-attr]
+    if not viewer.is_admin:
+        query = query.where(has_visible_message(viewer, Message.customer_id, Customer.id))
+    after = decode_cursor(cursor, "i")
+    if after:
+        query = query.where(Customer.id < after[0])  # type: ignore[operator]
+    query = query.order_by(Customer.id.desc()).limit(size + 1)  # type: ignore[union-attr]
+    rows = list((await session.exec(query)).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    nxt = encode_cursor(rows[-1].id) if more and rows else None
+    return Page(await customer_objects(session, rows), nxt)
+
+
+async def _matching_customer_ids(session: AsyncSession, q: str, limit: int) -> list[int]:
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    built = build_query(dialect, q)
+    if built is None:
+        return []
+    sql, _ = match_clause(dialect, "customer_search", "customer_id")
+    rows = await session.execute(text(f"{sql} LIMIT :n"), {"q": built, "n": limit})
+    return [r[0] for r in rows]
+
+
+async def search(
+    session: AsyncSession, viewer: Viewer, q: str, limit: int | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Customers and messages matching `q`, newest messages first."""
+    size = clamp_limit(limit, default=20)
+    if not q or not q.strip():
+        raise Invalid("q is required")
+    customers = (await list_customers(session, viewer, q=q, limit=size)).items
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    built = build_query(dialect, q)
+    if built is None:
+        return {"customers": customers, "messages": []}
+    sql, _ = match_clause(dialect, "message_search", "message_id")
+    order = "rowid" if dialect == "sqlite" else "message_id"
+    # Newest matches first straight from the full-text index; the visibility filter then runs
+    # on those ids, so an agent of a small inbox still gets a full page.
+    found = await session.execute(text(f"{sql} ORDER BY {order} DESC LIMIT 5000"), {"q": built})
+    ids = [r[0] for r in found]
+    query = (
+        select(Message)
+        .where(Message.id.in_(ids), message_visible(viewer))  # type: ignore[union-attr]
+        .order_by(Message.id.desc())  # type: ignore[union-attr]
+        .limit(size)
+    )
+    rows = list((await session.exec(query)).all()) if ids else []
+    return {"customers": customers, "messages": await message_objects(session, rows)}
+
+
+async def list_suggestions(
+    session: AsyncSession,
+    viewer: Viewer,
+    status: str = "pending",
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """Merge suggestions about customers the viewer can see, newest first."""
+    size = clamp_limit(limit)
+    query = select(MergeSuggestion).where(MergeSuggestion.status == status)
+    if not viewer.is_admin:
+        query = query.where(
+            has_visible_message(viewer, Message.customer_id, MergeSuggestion.customer_id),
+            has_visible_message(viewer, Message.customer_id, MergeSuggestion.other_id),
+        )
+    after = decode_cursor(cursor, "i")
+    if after:
+        query = query.where(MergeSuggestion.id < after[0])  # type: ignore[operator]
+    query = query.order_by(MergeSuggestion.id.desc()).limit(size + 1)  # type: ignore[union-attr]
+    rows = list((await session.exec(query)).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    items = [suggestion_object(s) for s in rows]
+    return Page(items, encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def suggestion_object(s: MergeSuggestion) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "customer_id": s.customer_id,
+        "other_id": s.other_id,
+        "identity": {"kind": s.identity_kind, "value": s.identity_value},
+        "reason": s.reason,
+        "status": s.status,
+        "created_at": iso(s.created_at),
+    }
+
+
+async def customer_detail(
+    session: AsyncSession, viewer: Viewer, customer_id: int
+) -> dict[str, Any]:
+    customer = await visible_customer(session, viewer, customer_id)
+    return (await customer_objects(session, [customer]))[0]
+
+
+async def conversation_detail(session: AsyncSession, viewer: Viewer, cid: int) -> dict[str, Any]:
+    return conversation_object(await visible_conversation(session, viewer, cid))

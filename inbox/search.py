@@ -1,0 +1,127 @@
+"""Full-text search over messages and customers, Korean included, on SQLite and PostgreSQL.
+
+Korean is written without reliable word breaks (`배송비가` holds `배송`), so runs of Hangul and
+CJK characters are indexed as overlapping character bigrams, the way Lucene's CJK analyser
+does; other words are indexed whole and matched by prefix. The same terms feed SQLite FTS5
+and PostgreSQL `tsvector`, so both databases find the same things.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+_RUN = re.compile(r"\w+", re.UNICODE)
+_MAX_QUERY_TERMS = 16
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0xAC00 <= code <= 0xD7A3  # Hangul syllables
+        or 0x1100 <= code <= 0x11FF
+        or 0x3130 <= code <= 0x318F
+        or 0x3040 <= code <= 0x30FF  # kana
+        or 0x4E00 <= code <= 0x9FFF  # CJK ideographs
+    )
+
+
+def _split(word: str) -> list[tuple[bool, str]]:
+    """Split a word into alternating CJK and other runs."""
+    parts: list[tuple[bool, str]] = []
+    for ch in word:
+        cjk = _is_cjk(ch)
+        if parts and parts[-1][0] == cjk:
+            parts[-1] = (cjk, parts[-1][1] + ch)
+        else:
+            parts.append((cjk, ch))
+    return parts
+
+
+def _bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def index_terms(body: str) -> str:
+    """The text as the index stores it: words lower-cased, CJK runs as bigrams."""
+    out: list[str] = []
+    for word in _RUN.findall(body.lower()):
+        for cjk, run in _split(word):
+            out.extend(_bigrams(run) if cjk else [run])
+    return " ".join(out)
+
+
+def query_groups(query: str) -> list[tuple[bool, list[str]]]:
+    """The query as groups that must all match: CJK runs as bigram phrases, words as prefixes."""
+    groups: list[tuple[bool, list[str]]] = []
+    for word in _RUN.findall(query.lower())[:_MAX_QUERY_TERMS]:
+        for cjk, run in _split(word):
+            groups.append((cjk, _bigrams(run) if cjk else [run]))
+    return groups
+
+
+def fts5_query(groups: Sequence[tuple[bool, list[str]]]) -> str:
+    parts = []
+    for cjk, terms in groups:
+        # Terms are \w+ only, so they cannot break out of the quotes.
+        parts.append('"' + " ".join(terms) + '"' if cjk else f'"{terms[0]}"*')
+    return " AND ".join(parts)
+
+
+def tsquery(groups: Sequence[tuple[bool, list[str]]]) -> str:
+    parts = []
+    for cjk, terms in groups:
+        parts.append("(" + " <-> ".join(terms) + ")" if cjk else f"{terms[0]}:*")
+    return " & ".join(parts)
+
+
+async def index_message(session: AsyncSession, dialect: str, message_id: int, body: str) -> None:
+    """Make a message findable (same transaction as the message)."""
+    terms = index_terms(body)
+    if not terms:
+        return
+    await session.execute(
+        text("INSERT INTO message_search (rowid, body) VALUES (:id, :body)")
+        if dialect == "sqlite"
+        else text("INSERT INTO message_search (message_id, body) VALUES (:id, :body)"),
+        {"id": message_id, "body": terms},
+    )
+
+
+async def index_customer(
+    session: AsyncSession, dialect: str, customer_id: int, parts: Sequence[str]
+) -> None:
+    """Replace what a customer is findable by (name and identities)."""
+    key = "rowid" if dialect == "sqlite" else "customer_id"
+    await session.execute(
+        text(f"DELETE FROM customer_search WHERE {key} = :id"), {"id": customer_id}
+    )
+    terms = index_terms(" ".join(p for p in parts if p))
+    if terms:
+        await session.execute(
+            text(f"INSERT INTO customer_search ({key}, body) VALUES (:id, :body)"),
+            {"id": customer_id, "body": terms},
+        )
+
+
+def match_clause(dialect: str, table: str, key: str) -> tuple[str, str]:
+    """SQL selecting ids from a search table matching `:q`, and how to build `:q`."""
+    if dialect == "sqlite":
+        return f"SELECT rowid FROM {table} WHERE {table} MATCH :q", "fts5"
+    return (
+        f"SELECT {key} FROM {table} WHERE to_tsvector('simple', body) @@ to_tsquery('simple', :q)",
+        "tsquery",
+    )
+
+
+def build_query(dialect: str, query: str) -> str | None:
+    """The database's query string for the user's words, or None when nothing is searchable."""
+    groups = query_groups(query)
+    if not groups:
+        return None
+    return fts5_query(groups) if dialect == "sqlite" else tsquery(groups)
