@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import select
 
 from inbox.models import InboxMember, Message
 

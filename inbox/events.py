@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import insert, or_, select, text
+from sqlalchemy import insert, or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
 from inbox.models import Event
 

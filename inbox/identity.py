@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import and_, distinct, or_, select, tuple_, update
+from sqlalchemy import and_, or_, tuple_, update
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.channel import IdentityClaim, InvalidInbound
@@ -298,7 +299,7 @@ async def undo_merge(tx: Tx, merge_id: int, agent_id: int | None = None) -> Merg
 async def customer_inbox_ids(session: AsyncSession, customer_ids: Sequence[int]) -> set[int]:
     """Inboxes holding messages of these customers: who may hear about them."""
     rows = await session.execute(
-        select(distinct(Message.inbox_id)).where(Message.customer_id.in_(customer_ids))  # type: ignore[attr-defined]
+        select(Message.inbox_id).distinct().where(Message.customer_id.in_(customer_ids))  # type: ignore[attr-defined]
     )
     return {r[0] for r in rows}
 

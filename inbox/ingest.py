@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import distinct, select, text
+from sqlalchemy import text
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.channel import IdentityClaim, InboundMessage, InvalidInbound
@@ -181,7 +182,7 @@ def safe_filename(name: str) -> str:
 async def conversation_inbox_ids(session: AsyncSession, conversation_id: int) -> set[int]:
     """Inboxes with messages in the conversation: whose agents may hear about it."""
     rows = await session.execute(
-        select(distinct(Message.inbox_id)).where(Message.conversation_id == conversation_id)
+        select(Message.inbox_id).distinct().where(Message.conversation_id == conversation_id)
     )
     return {r[0] for r in rows}
 

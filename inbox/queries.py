@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, text
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer, has_visible_message, message_visible

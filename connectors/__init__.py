@@ -1,0 +1,1 @@
+"""Channels: each module turns a provider's payloads into InboundMessages and sends replies."""

@@ -1,0 +1,115 @@
+"""The Connector interface every channel implements, and the registry of channels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from inbox.channel import (
+    ChannelInbox,
+    DeliveryError,
+    IdentityClaim,
+    InboundAttachment,
+    InboundMessage,
+    InvalidInbound,
+    OutboundMessage,
+    PermanentDeliveryError,
+    SendReceipt,
+    TransientDeliveryError,
+)
+from inbox.settings import Settings
+
+__all__ = [
+    "ChannelInbox",
+    "Connector",
+    "DeliveryError",
+    "IdentityClaim",
+    "InboundAttachment",
+    "InboundMessage",
+    "InvalidInbound",
+    "OutboundMessage",
+    "PermanentDeliveryError",
+    "RawRequest",
+    "Reply",
+    "SendReceipt",
+    "SignatureError",
+    "TransientDeliveryError",
+    "registry",
+]
+
+
+class SignatureError(Exception):
+    """The request does not prove it comes from the provider (403; 401 for a bearer token)."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RawRequest:
+    """An HTTP request as a connector sees it: no framework types."""
+
+    method: str
+    url: str  # the public URL the provider called (INBOX_PUBLIC_URL + path)
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the webhook answers the provider with."""
+
+    status: int = 200
+    body: Any = None
+    media_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Connector(Protocol):
+    """A channel: verify a request, parse it into messages, send a reply."""
+
+    kind: str
+
+    def verify(self, inbox: ChannelInbox, request: RawRequest) -> None:
+        """Raise SignatureError unless the request provably comes from the provider."""
+        ...
+
+    def parse(self, inbox: ChannelInbox, request: RawRequest) -> list[InboundMessage]:
+        """The messages in the request; raise InvalidInbound on a malformed payload."""
+        ...
+
+    def acknowledge(self, results: list[dict[str, Any]]) -> Reply:
+        """The answer once every message in the request is committed."""
+        ...
+
+    async def send(self, message: OutboundMessage) -> SendReceipt:
+        """Deliver a message; raise Transient/PermanentDeliveryError on failure."""
+        ...
+
+
+ConnectorFactory = Callable[[Settings], Connector]
+
+
+class Registry:
+    """Inbox kind → connector. Adding a channel is one `register` line."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, ConnectorFactory] = {}
+
+    def register(self, kind: str, factory: ConnectorFactory) -> None:
+        self._factories[kind] = factory
+
+    def kinds(self) -> list[str]:
+        return sorted(self._factories)
+
+    def build(self, settings: Settings) -> dict[str, Connector]:
+        return {kind: factory(settings) for kind, factory in self._factories.items()}
+
+
+registry = Registry()

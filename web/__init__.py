@@ -1,0 +1,1 @@
+"""The web layer and composition root: Litestar app, CLI, worker."""

@@ -1,0 +1,117 @@
+"""Conversations: list, read, change status and assignee, messages and replies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, get, patch, post
+
+from inbox import actions, queries
+from inbox.access import Viewer
+from inbox.errors import Invalid
+from web.runtime import Runtime
+
+
+class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+    private: bool = False
+    inbox_id: int | None = None
+
+
+class ConversationsController(Controller):
+    path = "/api/v1/conversations"
+    tags = ["conversations"]
+
+    @get("/")
+    async def list_conversations(
+        self,
+        runtime: Runtime,
+        viewer: Viewer,
+        status: str | None = None,
+        inbox_id: int | None = None,
+        assignee: str | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """Conversations by last activity, newest first (keyset pagination)."""
+        async with runtime.db.read() as session:
+            page = await queries.list_conversations(
+                session,
+                viewer,
+                status=status,
+                inbox_id=inbox_id,
+                assignee=assignee,
+                cursor=cursor,
+                limit=limit,
+            )
+        return page.as_dict()
+
+    @get("/{conversation_id:int}")
+    async def get_conversation(
+        self, runtime: Runtime, viewer: Viewer, conversation_id: int
+    ) -> dict[str, Any]:
+        async with runtime.db.read() as session:
+            return await queries.conversation_detail(session, viewer, conversation_id)
+
+    @patch("/{conversation_id:int}")
+    async def update_conversation(
+        self, runtime: Runtime, viewer: Viewer, conversation_id: int, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Change `status`, `assignee_id` or `snoozed_until` (only the fields given)."""
+        changes: dict[str, Any] = {}
+        unknown = set(data) - {"status", "assignee_id", "snoozed_until"}
+        if unknown:
+            raise Invalid(f"unknown fields: {', '.join(sorted(unknown))}")
+        if "status" in data:
+            if not isinstance(data["status"], str):
+                raise Invalid("status must be a string")
+            changes["status"] = data["status"]
+        if "assignee_id" in data:
+            changes["assignee_id"] = data["assignee_id"]
+        if "snoozed_until" in data:
+            changes["snoozed_until"] = _timestamp(data["snoozed_until"])
+        return await actions.update_conversation(runtime.db, viewer, conversation_id, **changes)
+
+    @get("/{conversation_id:int}/messages")
+    async def list_messages(
+        self,
+        runtime: Runtime,
+        viewer: Viewer,
+        conversation_id: int,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """The messages of a conversation the agent may see, oldest first."""
+        async with runtime.db.read() as session:
+            page = await queries.conversation_messages(
+                session, viewer, conversation_id, cursor, limit
+            )
+        return page.as_dict()
+
+    @post("/{conversation_id:int}/messages", status_code=201)
+    async def post_message(
+        self, runtime: Runtime, viewer: Viewer, conversation_id: int, data: NewMessage
+    ) -> dict[str, Any]:
+        """Reply to the customer (queued on the outbox) or add a private note."""
+        return await actions.post_message(
+            runtime.db,
+            viewer,
+            conversation_id,
+            data.text,
+            private=data.private,
+            inbox_id=data.inbox_id,
+            max_length=runtime.settings.limits.message_text,
+        )
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid("snoozed_until must be an ISO 8601 timestamp or null")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid("snoozed_until must be an ISO 8601 timestamp or null") from None

@@ -1,0 +1,177 @@
+"""The `inbox` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from inbox import agents
+from inbox.db import Database
+from inbox.errors import Conflict, Invalid, NotFound
+from inbox.settings import Settings, SettingsError
+from web import migrate
+from web.urls import KINDS, webhook_url
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `inbox`."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+        return int(args.func(settings, args) or 0)
+    except SettingsError as exc:
+        print(f"inbox: {exc}", file=sys.stderr)
+        return 2
+    except (Invalid, Conflict, NotFound) as exc:
+        print(f"inbox: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inbox", description="Omnichannel support inbox")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
+        func=cmd_migrate
+    )
+    serve = sub.add_parser("serve", help="run the web server (with in-process workers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--no-worker", action="store_true", help="leave the outbox to `inbox worker`"
+    )
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("worker", help="run the outbox dispatcher").set_defaults(func=cmd_worker)
+    demo = sub.add_parser("demo", help="fill the database with a demo story")
+    demo.add_argument("--customers", type=int, default=0, help="synthetic customers to add")
+    demo.add_argument("--messages", type=int, default=0, help="synthetic messages to add")
+    demo.set_defaults(func=cmd_demo)
+    agent = sub.add_parser("create-agent", help="create an agent (prints its API token)")
+    agent.add_argument("--email", required=True)
+    agent.add_argument("--name", required=True)
+    agent.add_argument("--password", required=True)
+    agent.add_argument("--admin", action="store_true")
+    agent.add_argument("--json", action="store_true")
+    agent.set_defaults(func=cmd_create_agent)
+    inbox = sub.add_parser("create-inbox", help="connect a channel")
+    inbox.add_argument("--kind", required=True, choices=KINDS)
+    inbox.add_argument("--name", required=True)
+    inbox.add_argument("--config", default="{}", help="JSON object of the kind's settings")
+    inbox.add_argument("--json", action="store_true")
+    inbox.set_defaults(func=cmd_create_inbox)
+    member = sub.add_parser("add-member", help="let an agent work an inbox")
+    member.add_argument("--agent", required=True, help="the agent's email")
+    member.add_argument("--inbox", required=True, type=int, help="the inbox id")
+    member.set_defaults(func=cmd_add_member)
+    reset = sub.add_parser("reset-token", help="issue a new API token, revoking the old one")
+    reset.add_argument("--agent", required=True)
+    reset.add_argument("--json", action="store_true")
+    reset.set_defaults(func=cmd_reset_token)
+    return parser
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        db = Database(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from web.app import create_app
+
+    if settings.database_url.startswith("sqlite"):
+        migrate.upgrade(settings.database_url)  # the embedded mode needs no separate step
+    app = create_app(settings, dispatch=not args.no_worker)
+    print(f"inbox: serving on http://{args.host}:{args.port} (public URL {settings.public_url})")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets")
+    return 0
+
+
+def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
+    from web.worker import run_worker
+
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from web.demo import load_demo
+
+    if settings.database_url.startswith("sqlite"):
+        migrate.upgrade(settings.database_url)
+    _with_db(settings, lambda db: load_demo(db, settings, args.customers, args.messages))
+    return 0
+
+
+def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
+    issued = _with_db(
+        settings,
+        lambda db: agents.create_agent(db, args.email, args.name, args.password, args.admin),
+    )
+    if args.json:
+        print(json.dumps({"id": issued.id, "email": issued.email, "token": issued.token}))
+    else:
+        print(f"agent {issued.id} {issued.email} ({issued.role}); API token: {issued.token}")
+    return 0
+
+
+def cmd_create_inbox(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        config = json.loads(args.config)
+    except ValueError as exc:
+        raise Invalid(f"--config is not valid JSON: {exc}") from exc
+    if not isinstance(config, dict):
+        raise Invalid("--config must be a JSON object")
+    inbox = _with_db(settings, lambda db: agents.create_inbox(db, args.kind, args.name, config))
+    url = webhook_url(settings, inbox.kind, inbox.id, inbox.token)
+    if args.json:
+        print(
+            json.dumps(
+                {"id": inbox.id, "kind": inbox.kind, "webhook_url": url, "token": inbox.token}
+            )
+        )
+    else:
+        print(
+            f"inbox {inbox.id} ({inbox.kind}) {inbox.name}\n  webhook: {url}\n"
+            f"  token:   {inbox.token}"
+        )
+    return 0
+
+
+def cmd_add_member(settings: Settings, args: argparse.Namespace) -> int:
+    _with_db(settings, lambda db: agents.add_member(db, args.agent, args.inbox))
+    print(f"{args.agent} now works inbox {args.inbox}")
+    return 0
+
+
+def cmd_reset_token(settings: Settings, args: argparse.Namespace) -> int:
+    issued = _with_db(settings, lambda db: agents.reset_token(db, args.agent))
+    if args.json:
+        print(json.dumps({"id": issued.id, "email": issued.email, "token": issued.token}))
+    else:
+        print(f"new API token for {issued.email}: {issued.token} (the old one no longer works)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,317 @@
+"""`inbox demo`: agents, one inbox per channel, a cross-channel story, and optional bulk data."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlmodel import select
+
+from inbox import agents
+from inbox.channel import IdentityClaim, InboundMessage
+from inbox.db import Database
+from inbox.ingest import ingest
+from inbox.models import (
+    Agent,
+    Conversation,
+    Customer,
+    Identity,
+    Inbox,
+    Message,
+    utcnow,
+)
+from inbox.search import index_terms
+from inbox.settings import Settings
+from web.urls import webhook_url
+
+ADMIN = ("admin@example.com", "Ada Admin", "demo-password")
+AGENT = ("minji@example.com", "Minji Park", "demo-password")
+INBOXES = [
+    ("api", "Shop backend (API)", {}),
+    (
+        "twilio",
+        "SMS & WhatsApp +1 415 555 0100",
+        {"phone_number": "+14155550100", "account_sid": "ACdemo", "auth_token": "demo"},
+    ),
+    ("email", "support@example.com", {"address": "support@example.com"}),
+    ("telegram", "Telegram @ExampleShopBot", {"bot_token": "demo"}),
+    ("webchat", "Website chat", {"allowed_origins": ["http://127.0.0.1:8000"]}),
+    ("whatsapp", "WhatsApp Cloud +82 2 555 0100", {"phone_number_id": "demo"}),
+]
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+async def load_demo(db: Database, settings: Settings, customers: int, messages: int) -> None:
+    """Seed the demo once (running it again keeps what is there) and add bulk data if asked."""
+    async with db.read() as session:
+        seeded = await session.scalar(select(Agent.id).where(Agent.email == ADMIN[0]))
+    if seeded is None:
+        inboxes = await _seed_accounts(db, settings)
+        await _story(db, settings, inboxes)
+        _say("demo story loaded: 5 customers across SMS, WhatsApp, email, Telegram, chat and API")
+    else:
+        _say("demo accounts already exist; keeping them")
+    if customers or messages:
+        await bulk_load(db, max(customers, 1), messages)
+    _say(
+        f"log in at {settings.public_url}/login as {ADMIN[0]} / {ADMIN[2]} (admin)"
+        f" or {AGENT[0]} / {AGENT[2]}"
+    )
+
+
+async def _seed_accounts(db: Database, settings: Settings) -> dict[str, Inbox]:
+    admin = await agents.create_agent(db, *ADMIN, admin=True)
+    await agents.create_agent(db, *AGENT)
+    inboxes = {}
+    for kind, name, config in INBOXES:
+        inbox = await agents.create_inbox(db, kind, name, config)
+        inboxes[kind] = inbox
+        await agents.add_member(db, AGENT[0], inbox.id or 0)
+        _say(
+            f"  inbox {inbox.id} {kind:9} {webhook_url(settings, kind, inbox.id or 0, inbox.token)}"
+        )
+    _say(f"  admin API token: {admin.token}")
+    return inboxes
+
+
+async def _story(db: Database, settings: Settings, inboxes: dict[str, Inbox]) -> None:
+    """Customers who switch channels mid-issue, in English and Korean."""
+    now = utcnow()
+
+    def at(minutes_ago: int) -> Any:
+        return now - timedelta(minutes=minutes_ago)
+
+    def msg(
+        kind: str,
+        ext: str,
+        claims: list[IdentityClaim],
+        body: str,
+        ago: int,
+        channel: str | None = None,
+        name: str | None = None,
+        subject: str | None = None,
+    ) -> InboundMessage:
+        return InboundMessage(
+            inbox_id=inboxes[kind].id or 0,
+            external_id=ext,
+            identities=tuple(claims),
+            text=body,
+            channel=channel or kind,
+            customer_name=name,
+            sent_at=at(ago),
+            subject=subject,
+        )
+
+    sarah_email = IdentityClaim("email", "sarah.kim@example.org")
+    sarah_phone = IdentityClaim("phone", "+1 415 555 0142")
+    minjun_phone = IdentityClaim("phone", "+82 10-2345-6789")
+    story = [
+        msg(
+            "email",
+            "<order-4411@example.org>",
+            [sarah_email],
+            "Hi, my order #4411 still hasn't shipped. It was due last Friday. Can you check?",
+            180,
+            name="Sarah Kim",
+            subject="Order #4411 not shipped",
+        ),
+        msg(
+            "api",
+            "shop-evt-9001",
+            [sarah_email, sarah_phone],
+            "Customer opened the order page for #4411 and clicked 'Where is my order?'",
+            170,
+        ),
+        msg(
+            "twilio",
+            "SMdemo0001",
+            [sarah_phone],
+            "Texting instead since I'm out - any news on #4411?",
+            60,
+            channel="sms",
+        ),
+        msg(
+            "telegram",
+            "tg-5001",
+            [IdentityClaim("telegram", "500123456")],
+            "안녕하세요, 제주도까지 배송비가 얼마예요?",
+            120,
+            name="김민준",
+        ),
+        msg(
+            "twilio",
+            "SMdemo0002",
+            [minjun_phone],
+            "배송 비용 알려주세요. 주문번호 7720 입니다",
+            90,
+            channel="whatsapp",
+            name="김민준",
+        ),
+        msg(
+            "api",
+            "shop-evt-9002",
+            [
+                minjun_phone,
+                IdentityClaim("telegram", "500123456"),
+                IdentityClaim("email", "minjun.kim@example.kr"),
+            ],
+            "Logged-in user linked Telegram and phone in account settings",
+            80,
+        ),
+        msg(
+            "webchat",
+            "wc-visitor-1-1",
+            [
+                IdentityClaim("webchat", "visitor-8f2a"),
+                IdentityClaim("email", "sarah.kim@example.org", verified=False),
+            ],
+            "Hello? I'm Sarah, I emailed about order 4411",
+            30,
+            name="Visitor 8f2a",
+        ),
+        msg(
+            "whatsapp",
+            "wamid.demo.1",
+            [IdentityClaim("phone", "+82 10 9876 5432")],
+            "환불은 언제 처리되나요?",
+            20,
+            name="이서연",
+        ),
+        msg(
+            "email",
+            "<invoice-q@acme.example>",
+            [IdentityClaim("email", "ops@acme.example")],
+            "Please send the invoice for March again, our copy is missing page 2.",
+            10,
+            name="Acme Ops",
+            subject="Invoice for March",
+        ),
+    ]
+    for inbound in story:
+        await ingest(db, inbound, settings)
+
+
+async def bulk_load(db: Database, customers: int, messages: int) -> None:
+    """Insert synthetic customers, conversations and messages fast, with progress."""
+    rng = random.Random(7)
+    async with db.read() as session:
+        inbox_rows = (await session.execute(select(Inbox.id, Inbox.kind))).all()
+        first_customer = await session.scalar(text("SELECT COALESCE(MAX(id), 0) FROM customer"))
+    if not inbox_rows:
+        raise SystemExit("create inboxes first (run `inbox demo` without options)")
+    started = time.monotonic()
+    now = utcnow()
+    words = (
+        "order refund shipping invoice password delivery 배송 환불 주문 결제 교환 "
+        "late broken thanks help address change 문의 확인 부탁 감사"
+    ).split()
+    chunk = 5000
+    conversation_of: list[tuple[int, int, Any]] = []
+    for start in range(0, customers, chunk):
+        count = min(chunk, customers - start)
+        async with db.write() as tx:
+            base = int(first_customer or 0) + start
+            cust_rows = [
+                {
+                    "id": base + i + 1,
+                    "name": f"Customer {base + i + 1}",
+                    "attributes": {},
+                    "created_at": now,
+                }
+                for i in range(count)
+            ]
+            await tx.session.execute(insert(Customer), cust_rows)
+            await tx.session.execute(
+                insert(Identity),
+                [
+                    {
+                        "kind": "email",
+                        "value": f"customer{r['id']}@bulk.example",
+                        "customer_id": r["id"],
+                        "verified": True,
+                        "created_at": now,
+                    }
+                    for r in cust_rows
+                ],
+            )
+            key = "rowid" if tx.dialect == "sqlite" else "customer_id"
+            await tx.session.execute(
+                text(f"INSERT INTO customer_search ({key}, body) VALUES (:id, :body)"),
+                [
+                    {
+                        "id": r["id"],
+                        "body": index_terms(f"{r['name']} customer{r['id']}@bulk.example"),
+                    }
+                    for r in cust_rows
+                ],
+            )
+            conv_rows = []
+            for r in cust_rows:
+                inbox_id, _ = rng.choice(inbox_rows)
+                last = now - timedelta(minutes=rng.randint(0, 60 * 24 * 90))
+                conv_rows.append(
+                    {
+                        "customer_id": r["id"],
+                        "inbox_id": inbox_id,
+                        "status": rng.choice(("open", "open", "pending", "resolved")),
+                        "created_at": last,
+                        "last_message_at": last,
+                    }
+                )
+            result = await tx.session.execute(
+                insert(Conversation).returning(
+                    Conversation.id, Conversation.customer_id, Conversation.inbox_id
+                ),
+                conv_rows,
+            )
+            conversation_of.extend((row[0], row[1], row[2]) for row in result.all())
+        _progress("customers", start + count, customers, started)
+    kinds = dict(inbox_rows)
+    for start in range(0, messages, chunk):
+        count = min(chunk, messages - start)
+        rows = []
+        for _ in range(count):
+            cid, customer_id, inbox_id = rng.choice(conversation_of)
+            body = " ".join(rng.choice(words) for _ in range(rng.randint(4, 14)))
+            inbound = rng.random() < 0.6
+            rows.append(
+                {
+                    "conversation_id": cid,
+                    "customer_id": customer_id,
+                    "inbox_id": inbox_id,
+                    "channel": kinds[inbox_id],
+                    "direction": "in" if inbound else "out",
+                    "author": "customer" if inbound else "agent",
+                    "text": body,
+                    "stripped_text": body,
+                    "status": "received" if inbound else "delivered",
+                    "private": False,
+                    "meta": {},
+                    "created_at": now - timedelta(seconds=rng.randint(0, 90 * 86400)),
+                    "received_at": now,
+                }
+            )
+        async with db.write() as tx:
+            result = await tx.session.execute(insert(Message).returning(Message.id), rows)
+            ids = [r[0] for r in result.all()]
+            key = "rowid" if tx.dialect == "sqlite" else "message_id"
+            await tx.session.execute(
+                text(f"INSERT INTO message_search ({key}, body) VALUES (:id, :body)"),
+                [{"id": i, "body": index_terms(r["text"])} for i, r in zip(ids, rows, strict=True)],
+            )
+        _progress("messages", start + count, messages, started)
+
+
+def _progress(what: str, done: int, total: int, started: float) -> None:
+    rate = done / max(time.monotonic() - started, 1e-6)
+    sys.stdout.write(f"\r  {what}: {done:,}/{total:,} ({rate:,.0f}/s)")
+    if done >= total:
+        sys.stdout.write("\n")
+    sys.stdout.flush()

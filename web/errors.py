@@ -1,0 +1,65 @@
+"""Domain errors become clear JSON answers; nothing a user sends produces a 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from sqlalchemy.exc import SQLAlchemyError
+
+from connectors.base import SignatureError
+from inbox.errors import Conflict, Invalid, NotFound, TooLarge
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response({"error": message, "status_code": status}, status_code=status, headers=headers)
+
+
+def not_found(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return _error(404, str(exc) or "not found")
+
+
+def invalid(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return _error(413 if isinstance(exc, TooLarge) else 400, str(exc) or "invalid request")
+
+
+def conflict(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return _error(409, str(exc) or "conflict")
+
+
+def forbidden(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    status = getattr(exc, "status", 403)
+    return _error(status, str(exc) or "forbidden")
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    message = exc.detail
+    if exc.status_code == 400 and getattr(exc, "extra", None):
+        message = f"{exc.detail}: {exc.extra}"
+    return _error(exc.status_code, str(message), getattr(exc, "headers", None))
+
+
+def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Nothing was committed; a 503 tells a provider to retry later.
+    log.exception("database error on %s %s", request.method, request.url.path)
+    return _error(503, "the database is unavailable; try again")
+
+
+def internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error(500, "internal error")
+
+
+HANDLERS: dict[Any, Any] = {
+    NotFound: not_found,
+    Invalid: invalid,
+    Conflict: conflict,
+    SignatureError: forbidden,
+    HTTPException: http_error,
+    SQLAlchemyError: database_error,
+    Exception: internal,
+}

@@ -1,0 +1,91 @@
+"""Everything one process runs: database, connectors, event bus, fan-out, outbox dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import suppress
+
+from sqlmodel import select
+
+from connectors import channels as _channels  # noqa: F401  (registers the channels)
+from connectors.base import ChannelInbox, Connector, registry
+from inbox.channel import OutboundMessage, PermanentDeliveryError, SendReceipt, Transport
+from inbox.db import Database
+from inbox.errors import NotFound
+from inbox.models import Inbox
+from inbox.outbox import Dispatcher
+from inbox.settings import Settings
+from web.bus import BusPublisher, make_backend
+
+log = logging.getLogger(__name__)
+INBOX_CACHE_SECONDS = 2.0
+
+
+class Runtime:
+    """The composition root's parts, started and stopped with the app or the worker."""
+
+    def __init__(self, settings: Settings, *, dispatch: bool = True) -> None:
+        self.settings = settings
+        self.backend = make_backend(settings.redis_url)
+        self.db = Database(settings.database_url, publisher=BusPublisher(self.backend))
+        self.connectors: dict[str, Connector] = registry.build(settings)
+        self.dispatcher = Dispatcher(
+            self.db,
+            self.transport,
+            max_attempts=settings.outbox_max_attempts,
+            backoff_seconds=settings.outbox_backoff_seconds,
+        )
+        self.dispatch = dispatch
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._inboxes: dict[int, tuple[float, ChannelInbox]] = {}
+
+    def transport(self, kind: str) -> Transport:
+        return self.connectors.get(kind) or _Unavailable(kind)
+
+    def start_task(self, coro: object) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))  # type: ignore[arg-type]
+
+    async def start(self) -> None:
+        await self.backend.on_startup()
+        if self.dispatch:
+            self.start_task(self.dispatcher.run(self._stop))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with suppress(Exception):
+            await self.backend.on_shutdown()
+        await self.db.dispose()
+
+    async def inbox(self, inbox_id: int, kind: str | None = None) -> ChannelInbox:
+        """An inbox's kind and config, cached briefly: webhooks ask on every request."""
+        cached = self._inboxes.get(inbox_id)
+        if cached is None or cached[0] < time.monotonic():
+            async with self.db.read() as session:
+                row = (await session.exec(select(Inbox).where(Inbox.id == inbox_id))).first()
+            if row is None:
+                raise NotFound("inbox not found")
+            channel = ChannelInbox(row.id or 0, row.kind, row.name, dict(row.config), row.token)
+            cached = (time.monotonic() + INBOX_CACHE_SECONDS, channel)
+            self._inboxes[inbox_id] = cached
+        if kind is not None and cached[1].kind != kind:
+            raise NotFound("inbox not found")
+        return cached[1]
+
+
+class _Unavailable:
+    """The transport of an inbox kind this build has no connector for."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    async def send(self, message: OutboundMessage) -> SendReceipt:
+        raise PermanentDeliveryError(f"the {self.kind} channel is not available in this build")
