@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Litestar, MediaType, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy import text
 
@@ -25,7 +25,7 @@ MAX_ID = 2**63 - 1
 
 
 @get("/health", media_type=MediaType.JSON, tags=["health"])
-async def health(runtime: Runtime) -> dict[str, str]:
+async def health(runtime: NamedDependency[Runtime]) -> dict[str, str]:
     """Answers once the database answers (for load balancers)."""
     async with runtime.db.read() as session:
         await session.execute(text("SELECT 1"))

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
@@ -33,7 +34,9 @@ async def viewer_from_token(runtime: Runtime, token: str | None) -> Viewer | Non
         return await viewer_for(session, agent)
 
 
-async def provide_viewer(request: Request[Any, Any, Any], runtime: Runtime) -> Viewer:
+async def provide_viewer(
+    request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+) -> Viewer:
     """Dependency: the calling agent, or 401."""
     cached = request.scope.get("state", {}).get("viewer")
     if cached is not None:

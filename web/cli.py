@@ -103,7 +103,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         migrate.upgrade(settings.database_url)  # the embedded mode needs no separate step
     app = create_app(settings, dispatch=not args.no_worker)
     print(f"inbox: serving on http://{args.host}:{args.port} (public URL {settings.public_url})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
     return 0
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
 from inbox.access import Viewer
@@ -71,7 +72,7 @@ def _close(listener: Listener) -> None:
 
 
 @websocket("/ws")
-async def agent_socket(socket: WebSocket[Any, Any, Any], runtime: Runtime) -> None:
+async def agent_socket(socket: WebSocket[Any, Any, Any], runtime: NamedDependency[Runtime]) -> None:
     """Live events for an agent; `?since=SEQ` replays what was missed first."""
     token = socket.query_params.get("token")
     viewer = await viewer_from_token(runtime, token)

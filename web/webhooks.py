@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from connectors.base import RawRequest
 from inbox.ingest import ingest
@@ -46,7 +48,10 @@ class ApiChannelController(Controller):
 
     @post("/{inbox_id:int}/messages", status_code=201)
     async def post_message(
-        self, request: Request[Any, Any, Any], runtime: Runtime, inbox_id: int
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        inbox_id: FromPath[int],
     ) -> Response[Any]:
         """Post a customer's message; answers message, conversation and customer ids."""
         return await receive(runtime, request, inbox_id, "api")

@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from inbox import actions, queries
 from inbox.access import Viewer
@@ -17,7 +19,7 @@ from web.runtime import Runtime
 class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
     text: str
     private: bool = False
-    inbox_id: int | None = None
+    inbox_id: FromQuery[int | None] = None
 
 
 class ConversationsController(Controller):
@@ -27,13 +29,13 @@ class ConversationsController(Controller):
     @get("/")
     async def list_conversations(
         self,
-        runtime: Runtime,
-        viewer: Viewer,
-        status: str | None = None,
-        inbox_id: int | None = None,
-        assignee: str | None = None,
-        cursor: str | None = None,
-        limit: int | None = None,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        status: FromQuery[str | None] = None,
+        inbox_id: FromQuery[int | None] = None,
+        assignee: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         """Conversations by last activity, newest first (keyset pagination)."""
         async with runtime.db.read() as session:
@@ -50,14 +52,21 @@ class ConversationsController(Controller):
 
     @get("/{conversation_id:int}")
     async def get_conversation(
-        self, runtime: Runtime, viewer: Viewer, conversation_id: int
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
     ) -> dict[str, Any]:
         async with runtime.db.read() as session:
             return await queries.conversation_detail(session, viewer, conversation_id)
 
     @patch("/{conversation_id:int}")
     async def update_conversation(
-        self, runtime: Runtime, viewer: Viewer, conversation_id: int, data: dict[str, Any]
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+        data: JSONBody[dict[str, Any]],
     ) -> dict[str, Any]:
         """Change `status`, `assignee_id` or `snoozed_until` (only the fields given)."""
         changes: dict[str, Any] = {}
@@ -77,11 +86,11 @@ class ConversationsController(Controller):
     @get("/{conversation_id:int}/messages")
     async def list_messages(
         self,
-        runtime: Runtime,
-        viewer: Viewer,
-        conversation_id: int,
-        cursor: str | None = None,
-        limit: int | None = None,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         """The messages of a conversation the agent may see, oldest first."""
         async with runtime.db.read() as session:
@@ -92,7 +101,11 @@ class ConversationsController(Controller):
 
     @post("/{conversation_id:int}/messages", status_code=201)
     async def post_message(
-        self, runtime: Runtime, viewer: Viewer, conversation_id: int, data: NewMessage
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+        data: JSONBody[NewMessage],
     ) -> dict[str, Any]:
         """Reply to the customer (queued on the outbox) or add a private note."""
         return await actions.post_message(

@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from inbox import actions, queries
 from inbox.access import Viewer
@@ -23,11 +25,11 @@ class CustomersController(Controller):
     @get("/customers")
     async def list_customers(
         self,
-        runtime: Runtime,
-        viewer: Viewer,
-        q: str | None = None,
-        cursor: str | None = None,
-        limit: int | None = None,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        q: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         """Customers the agent can see, newest first; `q` searches names and identities."""
         async with runtime.db.read() as session:
@@ -36,7 +38,10 @@ class CustomersController(Controller):
 
     @get("/customers/{customer_id:int}")
     async def get_customer(
-        self, runtime: Runtime, viewer: Viewer, customer_id: int
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        customer_id: FromPath[int],
     ) -> dict[str, Any]:
         async with runtime.db.read() as session:
             return await queries.customer_detail(session, viewer, customer_id)
@@ -44,11 +49,11 @@ class CustomersController(Controller):
     @get("/customers/{customer_id:int}/timeline")
     async def timeline(
         self,
-        runtime: Runtime,
-        viewer: Viewer,
-        customer_id: int,
-        cursor: str | None = None,
-        limit: int | None = None,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        customer_id: FromPath[int],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         """Every message of the customer across channels and conversations, oldest first."""
         async with runtime.db.read() as session:
@@ -57,32 +62,51 @@ class CustomersController(Controller):
 
     @post("/customers/{customer_id:int}/merge", status_code=200)
     async def merge(
-        self, runtime: Runtime, viewer: Viewer, customer_id: int, data: MergeRequest
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        customer_id: FromPath[int],
+        data: JSONBody[MergeRequest],
     ) -> dict[str, Any]:
         """Merge `other_id` into this customer; answers the surviving customer."""
         return await actions.merge_for_agent(runtime.db, viewer, customer_id, data.other_id)
 
     @post("/merges/{merge_id:int}/undo", status_code=200)
-    async def undo(self, runtime: Runtime, viewer: Viewer, merge_id: int) -> dict[str, Any]:
+    async def undo(
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        merge_id: FromPath[int],
+    ) -> dict[str, Any]:
         return await actions.undo_merge_for_agent(runtime.db, viewer, merge_id)
 
     @get("/merge-suggestions")
     async def suggestions(
         self,
-        runtime: Runtime,
-        viewer: Viewer,
-        status: str = "pending",
-        cursor: str | None = None,
-        limit: int | None = None,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        status: FromQuery[str] = "pending",
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         async with runtime.db.read() as session:
             page = await queries.list_suggestions(session, viewer, status, cursor, limit)
         return page.as_dict()
 
     @post("/merge-suggestions/{suggestion_id:int}/accept", status_code=200)
-    async def accept(self, runtime: Runtime, viewer: Viewer, suggestion_id: int) -> dict[str, Any]:
+    async def accept(
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        suggestion_id: FromPath[int],
+    ) -> dict[str, Any]:
         return await actions.decide_suggestion(runtime.db, viewer, suggestion_id, accept=True)
 
     @post("/merge-suggestions/{suggestion_id:int}/reject", status_code=200)
-    async def reject(self, runtime: Runtime, viewer: Viewer, suggestion_id: int) -> dict[str, Any]:
+    async def reject(
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        suggestion_id: FromPath[int],
+    ) -> dict[str, Any]:
         return await actions.decide_suggestion(runtime.db, viewer, suggestion_id, accept=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 
 from inbox import queries
 from inbox.access import Viewer
@@ -19,7 +21,11 @@ class SearchController(Controller):
 
     @get("/search")
     async def search(
-        self, runtime: Runtime, viewer: Viewer, q: str = "", limit: int | None = None
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        q: FromQuery[str] = "",
+        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         """Customers and messages matching `q` (English and Korean)."""
         async with runtime.db.read() as session:
@@ -27,7 +33,11 @@ class SearchController(Controller):
 
     @get("/events")
     async def events(
-        self, runtime: Runtime, viewer: Viewer, since: int = 0, limit: int | None = None
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        since: FromQuery[int] = 0,
+        limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         """Events after `since` that the agent may see, oldest first."""
         if since < 0:
