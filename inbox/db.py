@@ -18,8 +18,7 @@ from inbox.events import EventPublisher, EventRecord, NullPublisher, PendingEven
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# PostgreSQL errors worth a fresh attempt: serialization failure, deadlock.
-RETRYABLE_SQLSTATES = {"40001", "40P01"}
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
 
 
 class Tx:
@@ -101,14 +100,19 @@ class Database:
 
 
 def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    code = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
-        getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None
+    """Races worth another attempt: unique collisions, deadlocks, a busy SQLite file."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None
     )
     if code in RETRYABLE_SQLSTATES:
         return True
-    return "database is locked" in str(exc)
+    message = str(exc)
+    if isinstance(exc, IntegrityError):
+        # Another transaction inserted the same key first; a foreign key or NOT NULL failure
+        # would fail again.
+        return code == "23505" or "UNIQUE constraint failed" in message
+    return "database is locked" in message
 
 
 def _make_engine(url: str, echo: bool) -> AsyncEngine:

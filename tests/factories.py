@@ -6,10 +6,14 @@ import itertools
 from datetime import datetime
 from typing import Any
 
-from inbox import agents
+from sqlalchemy import text
+
+from inbox import agents, queries
+from inbox.access import Viewer
 from inbox.agents import IssuedAgent
 from inbox.channel import IdentityClaim, InboundMessage
 from inbox.db import Database
+from inbox.events import EventRecord, events_since
 from inbox.models import Inbox
 
 _seq = itertools.count(1)
@@ -72,3 +76,33 @@ def inbound(
         sent_at=sent_at,
         subject=subject,
     )
+
+
+ADMIN = Viewer(agent_id=0, is_admin=True, inbox_ids=frozenset())  # for reading only
+
+
+async def admin(db: Database) -> Viewer:
+    """A real admin agent, for actions that record who did them."""
+    issued = await make_agent(db, admin=True, name="Ada Admin")
+    return Viewer(agent_id=issued.id, is_admin=True, inbox_ids=frozenset())
+
+
+async def customer(db: Database, customer_id: int) -> dict[str, Any]:
+    """The customer as the REST API shows it to an admin."""
+    async with db.read() as session:
+        return await queries.customer_detail(session, ADMIN, customer_id)
+
+
+async def timeline(db: Database, customer_id: int) -> list[dict[str, Any]]:
+    async with db.read() as session:
+        return (await queries.customer_timeline(session, ADMIN, customer_id, limit=200)).items
+
+
+async def events(db: Database, since: int = 0) -> list[EventRecord]:
+    async with db.read() as session:
+        return await events_since(session, since, None, 1000)
+
+
+async def count(db: Database, table: str) -> int:
+    async with db.read() as session:
+        return int(await session.scalar(text(f"SELECT COUNT(*) FROM {table}")) or 0)
