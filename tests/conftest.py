@@ -39,6 +39,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def _schema(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Migrate once per run: a template SQLite file, or a fresh PostgreSQL schema."""
     if PG_URL:
+
         async def reset() -> None:
             engine = create_async_engine(PG_URL)
             async with engine.begin() as conn:
@@ -98,7 +99,9 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, log_level="warning", ws="websockets-sansio", lifespan="on")
+        config = uvicorn.Config(
+            self.app, log_level="warning", ws="websockets-sansio", lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.task: asyncio.Task[None] | None = None
 

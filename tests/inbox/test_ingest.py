@@ -96,7 +96,7 @@ async def test_attachments_are_stored_with_safe_names(db, settings):
         }
     )
     await ingest(db, with_files, settings)
-    created = [e for e in await events(db) if e.type == "message.created"][0]
+    created = next(e for e in await events(db) if e.type == "message.created")
     names = [a["filename"] for a in created.payload["attachments"]]
     assert names == ["passwd", "photo.jpg"]
     assert [a["size"] for a in created.payload["attachments"]] == [4, 2]

@@ -68,7 +68,7 @@ async def test_a_connector_failing_twice_is_retried_with_growing_backoff(db, set
     dispatcher = Dispatcher(db, lambda kind: connector, backoff_seconds=0.2, max_attempts=5)
 
     assert await dispatcher.dispatch_due() == 1
-    message, first = await load(db, reply["id"])
+    message, _first = await load(db, reply["id"])
     assert message.status == "queued" and "provider timeout #1" in message.error
     assert await dispatcher.dispatch_due() == 0  # not due before its backoff
     await asyncio.sleep(0.3)

@@ -60,7 +60,7 @@ async def test_unverified_claim_only_suggests_and_shows_no_history(db, settings)
         ("email", "sarah@example.org", True)
     ]
     assert await count(db, "merge_suggestion") == 1
-    suggestion = [e for e in await events(db) if e.type == "merge_suggestion.created"][0]
+    suggestion = next(e for e in await events(db) if e.type == "merge_suggestion.created")
     assert {suggestion.payload["customer_id"], suggestion.payload["other_id"]} == {
         owner.customer_id,
         visitor.customer_id,
