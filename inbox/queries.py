@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, text
+from sqlalchemy import and_, func, or_, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -369,3 +369,43 @@ async def customer_detail(
 
 async def conversation_detail(session: AsyncSession, viewer: Viewer, cid: int) -> dict[str, Any]:
     return conversation_object(await visible_conversation(session, viewer, cid))
+
+
+async def conversation_cards(
+    session: AsyncSession, viewer: Viewer, page: Page
+) -> list[dict[str, Any]]:
+    """List rows for the agent UI: each conversation with its customer and last message."""
+    ids = [c["id"] for c in page.items]
+    if not ids:
+        return []
+    customer_ids = {c["customer_id"] for c in page.items}
+    names = dict(
+        (
+            await session.execute(
+                select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))  # type: ignore[union-attr]
+            )
+        ).all()
+    )
+    latest = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id.in_(ids), message_visible(viewer))  # type: ignore[attr-defined]
+        .group_by(Message.conversation_id)
+    )
+    last = {
+        m.conversation_id: m
+        for m in (await session.exec(select(Message).where(Message.id.in_(latest)))).all()  # type: ignore[union-attr]
+    }
+    cards = []
+    for item in page.items:
+        message = last.get(item["id"])
+        cards.append(
+            {
+                **item,
+                "customer_name": names.get(item["customer_id"])
+                or f"Customer {item['customer_id']}",
+                "preview": (message.stripped_text or message.text)[:140] if message else "",
+                "channel": message.channel if message else "",
+                "last_author": message.author if message else "",
+            }
+        )
+    return cards

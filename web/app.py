@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, MediaType, get
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
 from inbox.errors import NotFound
@@ -19,7 +24,19 @@ from web.auth import provide_viewer
 from web.errors import HANDLERS
 from web.live import Fanout, agent_socket
 from web.runtime import Runtime
+from web.ui.pages import LoginRequired, PagesController, login_redirect, provide_ui_viewer
+from web.ui.session import csrf_config, session_config
 from web.webhooks import ApiChannelController
+
+UI = Path(__file__).parent / "ui"
+# No inline script anywhere: data never becomes code in the page.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 MAX_ID = 2**63 - 1
 
@@ -57,13 +74,20 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             CustomersController,
             SearchController,
             agent_socket,
+            PagesController,
+            create_static_files_router(path="/static", directories=[UI / "static"]),
         ],
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "viewer": Provide(provide_viewer),
+            "ui_viewer": Provide(provide_ui_viewer),
         },
-        exception_handlers=HANDLERS,
+        exception_handlers={**HANDLERS, LoginRequired: login_redirect},
         before_request=_refuse_huge_ids,
+        after_request=_security_headers,
+        middleware=[session_config(settings).middleware],
+        csrf_config=csrf_config(settings),
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_templates())),
         on_startup=[start],
         on_shutdown=[stop],
         request_max_body_size=settings.limits.json_body,
@@ -79,3 +103,15 @@ async def _refuse_huge_ids(request: Any) -> None:
         if isinstance(value, int) and not 0 < value <= MAX_ID:
             raise NotFound("not found")
     return None
+
+
+async def _security_headers(response: Response[Any]) -> Response[Any]:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _templates() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(UI / "templates"), autoescape=select_autoescape(default=True)
+    )

@@ -18,6 +18,7 @@ from inbox.events import EventRecord, events_since, visible_to
 from web.auth import viewer_from_token
 from web.bus import subscribe
 from web.runtime import Runtime
+from web.ui.session import viewer_from_session
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 1000
@@ -75,7 +76,9 @@ def _close(listener: Listener) -> None:
 async def agent_socket(socket: WebSocket[Any, Any, Any], runtime: NamedDependency[Runtime]) -> None:
     """Live events for an agent; `?since=SEQ` replays what was missed first."""
     token = socket.query_params.get("token")
-    viewer = await viewer_from_token(runtime, token)
+    viewer = await viewer_from_token(runtime, token) if token else None
+    if viewer is None and not token:
+        viewer = await viewer_from_session(runtime, socket)
     if viewer is None:
         await socket.close(code=4401, reason="agent token required")
         return

@@ -1,0 +1,1 @@
+"""The agent UI: server-rendered pages, one small script for live updates."""

@@ -1,0 +1,178 @@
+"""Agent pages: login, the conversation list and one conversation with the customer's timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from inbox import actions, queries
+from inbox.access import Viewer
+from inbox.agents import authenticate_password
+from inbox.errors import Invalid
+from inbox.events import last_seq
+from inbox.models import Status
+from web.runtime import Runtime
+from web.ui.session import start_session, viewer_from_session
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+VIEWS = {"mine": "me", "unassigned": "none", "all": None}
+
+
+class LoginRequired(Exception):
+    """The page needs a signed-in agent; answered with a redirect to /login."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def local_path(target: str | None) -> str:
+    """Only same-site paths may be redirected to (no `//evil.example`, no schemes)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
+
+
+async def provide_ui_viewer(
+    request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+) -> Viewer:
+    viewer = await viewer_from_session(runtime, request)
+    if viewer is None:
+        raise LoginRequired(
+            request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        )
+    return viewer
+
+
+def login_redirect(_: Request[Any, Any, Any], exc: LoginRequired) -> Redirect:
+    return Redirect(f"/login?next={quote(local_path(exc.next_path))}", status_code=303)
+
+
+class PagesController(Controller):
+    include_in_schema = False
+
+    @get("/login")
+    async def login_page(self, next: FromQuery[str | None] = None) -> Template:
+        return Template("login.html", context={"next": local_path(next), "error": None})
+
+    @post("/login", status_code=303)
+    async def login(
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime], data: Form
+    ) -> Template | Redirect:
+        email, password = data.get("email", ""), data.get("password", "")
+        target = local_path(data.get("next"))
+        async with runtime.db.read() as session:
+            agent = await authenticate_password(session, email, password)
+        if agent is None:
+            return Template(
+                "login.html",
+                status_code=401,
+                context={"next": target, "error": "Wrong email or password."},
+            )
+        start_session(request, agent)
+        return Redirect(target, status_code=303)
+
+    @post("/logout", status_code=303)
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return Redirect("/login", status_code=303)
+
+    @get("/")
+    async def conversation_list(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        view: FromQuery[str] = "all",
+        status: FromQuery[str] = "open",
+        cursor: FromQuery[str | None] = None,
+        partial: FromQuery[bool] = False,
+    ) -> Template:
+        if view not in VIEWS or (status and status not in Status.__members__):
+            raise Invalid("unknown view or status")
+        async with runtime.db.read() as session:
+            page = await queries.list_conversations(
+                session, ui_viewer, status=status or None, assignee=VIEWS[view], cursor=cursor
+            )
+            cards = await queries.conversation_cards(session, ui_viewer, page)
+            seq = await last_seq(session)
+        context = {
+            "cards": cards,
+            "next": page.next,
+            "view": view,
+            "status": status,
+            "views": list(VIEWS),
+            "statuses": list(Status.__members__),
+            "seq": seq,
+            "viewer": ui_viewer,
+        }
+        return Template("_list.html" if partial else "conversations.html", context=context)
+
+    @get("/conversations/{conversation_id:int}")
+    async def conversation_page(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+        partial: FromQuery[bool] = False,
+    ) -> Template:
+        async with runtime.db.read() as session:
+            conversation = await queries.conversation_detail(session, ui_viewer, conversation_id)
+            customer = await queries.customer_detail(
+                session, ui_viewer, conversation["customer_id"]
+            )
+            timeline = await queries.customer_timeline(
+                session, ui_viewer, conversation["customer_id"], limit=200
+            )
+            seq = await last_seq(session)
+        context = {
+            "conversation": conversation,
+            "customer": customer,
+            "messages": timeline.items,
+            "seq": seq,
+            "viewer": ui_viewer,
+            "statuses": list(Status.__members__),
+        }
+        return Template("_timeline.html" if partial else "conversation.html", context=context)
+
+    @post("/conversations/{conversation_id:int}/reply", status_code=303)
+    async def reply(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+        data: Form,
+    ) -> Redirect:
+        await actions.post_message(
+            runtime.db,
+            ui_viewer,
+            conversation_id,
+            data.get("text", ""),
+            private=data.get("private") == "on",
+            max_length=runtime.settings.limits.message_text,
+        )
+        return Redirect(f"/conversations/{conversation_id}", status_code=303)
+
+    @post("/conversations/{conversation_id:int}/manage", status_code=303)
+    async def manage(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+        data: Form,
+    ) -> Redirect:
+        changes: dict[str, Any] = {}
+        if data.get("status"):
+            changes["status"] = data["status"]
+        if data.get("assign") == "me":
+            changes["assignee_id"] = ui_viewer.agent_id
+        elif data.get("assign") == "none":
+            changes["assignee_id"] = None
+        await actions.update_conversation(runtime.db, ui_viewer, conversation_id, **changes)
+        return Redirect(f"/conversations/{conversation_id}", status_code=303)
