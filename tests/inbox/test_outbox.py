@@ -151,3 +151,24 @@ async def test_the_dispatcher_wakes_when_a_reply_is_committed(db, settings):
     stop.set()
     await runner
     assert [m.text for m in connector.sent] == ["on it"]
+
+
+async def test_two_dispatchers_send_each_message_exactly_once(db, settings):
+    sms = await make_inbox(db, "twilio")
+    first = await ingest(db, inbound(sms, "help", phone="010-1234-5678"), settings)
+    agent = await admin(db)
+    for i in range(20):
+        await actions.post_message(db, agent, first.conversation_id, f"reply {i}")
+    connector = FlakyConnector(failures=0)
+
+    class Slow:
+        async def send(self, message):
+            await asyncio.sleep(0.01)  # let the other dispatcher try to claim meanwhile
+            return await connector.send(message)
+
+    one = Dispatcher(db, lambda kind: Slow(), batch=5)
+    two = Dispatcher(db, lambda kind: Slow(), batch=5)
+    while await asyncio.gather(one.dispatch_due(), two.dispatch_due()) != [0, 0]:
+        pass
+    texts = sorted(m.text for m in connector.sent)
+    assert texts == sorted(f"reply {i}" for i in range(20))
