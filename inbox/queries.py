@@ -409,3 +409,19 @@ async def conversation_cards(
             }
         )
     return cards
+
+
+async def visible_attachment(
+    session: AsyncSession, viewer: Viewer, attachment_id: int
+) -> Attachment:
+    """An attachment of a message the viewer may see; NotFound otherwise."""
+    row = (
+        await session.exec(
+            select(Attachment)
+            .join(Message, Message.id == Attachment.message_id)  # type: ignore[arg-type]
+            .where(Attachment.id == attachment_id, message_visible(viewer))
+        )
+    ).first()
+    if row is None:
+        raise NotFound("attachment not found")
+    return row

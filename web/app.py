@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from inbox.errors import NotFound
 from inbox.settings import Settings
+from web.api.attachments import AttachmentsController
 from web.api.conversations import ConversationsController
 from web.api.customers import CustomersController
 from web.api.stream import SearchController
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             ApiChannelController,
             ConversationsController,
             CustomersController,
+            AttachmentsController,
             SearchController,
             agent_socket,
             PagesController,

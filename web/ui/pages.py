@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
@@ -17,6 +17,7 @@ from inbox.agents import authenticate_password
 from inbox.errors import Invalid
 from inbox.events import last_seq
 from inbox.models import Status
+from web.api.attachments import attachment_response
 from web.runtime import Runtime
 from web.ui.session import start_session, viewer_from_session
 
@@ -176,3 +177,14 @@ class PagesController(Controller):
             changes["assignee_id"] = None
         await actions.update_conversation(runtime.db, ui_viewer, conversation_id, **changes)
         return Redirect(f"/conversations/{conversation_id}", status_code=303)
+
+    @get("/attachments/{attachment_id:int}")
+    async def attachment(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        attachment_id: FromPath[int],
+    ) -> Response[Any]:
+        async with runtime.db.read() as session:
+            attachment = await queries.visible_attachment(session, ui_viewer, attachment_id)
+        return attachment_response(attachment)
