@@ -106,6 +106,8 @@ class LiveServer:
         self.task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> LiveServer:
+        if self.settings.redis_url:
+            await _forget_login_failures(self.settings.redis_url)
         self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
         while not self.server.started:
             if self.task.done():
@@ -126,6 +128,17 @@ class LiveServer:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
+
+
+async def _forget_login_failures(redis_url: str) -> None:
+    """Login throttling counts per IP, and every test logs in from 127.0.0.1."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    keys = [key async for key in redis.scan_iter("INBOX_LOGIN*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from web.live import Fanout, agent_socket
 from web.runtime import Runtime
 from web.ui.pages import LoginRequired, PagesController, login_redirect, provide_ui_viewer
 from web.ui.session import csrf_config, session_config
+from web.ui.throttle import LoginThrottle
 from web.webhooks import ApiChannelController
 
 UI = Path(__file__).parent / "ui"
@@ -94,7 +95,13 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
         on_shutdown=[stop],
         request_max_body_size=settings.limits.json_body,
         openapi_config=OpenAPIConfig(title="Omnichannel inbox API", version="1", path="/schema"),
-        state=State({"runtime": runtime, "fanout": fanout}),
+        state=State(
+            {
+                "runtime": runtime,
+                "fanout": fanout,
+                "login_throttle": LoginThrottle(settings.redis_url),
+            }
+        ),
         debug=False,
     )
 

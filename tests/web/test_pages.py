@@ -119,3 +119,13 @@ async def test_agent_without_access_gets_404(server, db, settings):
         page = await client.get(f"/conversations/{result.conversation_id}")
     assert page.status_code == 404
     assert "secret" not in page.text
+
+
+async def test_ten_failures_lock_the_account_with_retry_after(server, db):
+    agent = await make_agent(db)
+    async with server.client() as client:
+        for _ in range(10):
+            assert (await login(client, agent.email, "guess")).status_code == 401
+        locked = await login(client, agent.email)  # even the right password waits
+    assert locked.status_code == 429
+    assert 0 < int(locked.headers["retry-after"]) <= 15 * 60

@@ -20,6 +20,7 @@ from inbox.models import Status
 from web.api.attachments import attachment_response
 from web.runtime import Runtime
 from web.ui.session import start_session, viewer_from_session
+from web.ui.throttle import LoginThrottle
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 VIEWS = {"mine": "me", "unassigned": "none", "all": None}
@@ -69,9 +70,21 @@ class PagesController(Controller):
     ) -> Template | Redirect:
         email, password = data.get("email", ""), data.get("password", "")
         target = local_path(data.get("next"))
+        throttle: LoginThrottle = request.app.state.login_throttle
+        address = request.client.host if request.client else "unknown"
+        wait = await throttle.retry_after(email, address)
+        if wait is not None:
+            error = f"Too many failed attempts; try again in {wait} s."
+            return Template(
+                "login.html",
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+                context={"next": target, "error": error},
+            )
         async with runtime.db.read() as session:
             agent = await authenticate_password(session, email, password)
         if agent is None:
+            await throttle.failed(email, address)
             return Template(
                 "login.html",
                 status_code=401,
