@@ -26,6 +26,7 @@ from inbox.models import (
     MergeSuggestion,
     Message,
     Status,
+    is_id,
     utcnow,
 )
 from inbox.objects import conversation_object, iso, message_object
@@ -148,6 +149,9 @@ async def merge_for_agent(
 ) -> dict[str, Any]:
     """Merge `other_id` into `customer_id`; both must be visible to the agent."""
 
+    if not is_id(other_id):
+        raise NotFound("customer not found")
+
     async def work(tx: Tx) -> dict[str, Any]:
         await visible_customer(tx.session, viewer, customer_id)
         await visible_customer(tx.session, viewer, other_id)
@@ -243,6 +247,8 @@ async def _reply_inbox(
                 ),
                 inbox_id,
             )
+    if not is_id(inbox_id):
+        raise NotFound("inbox not found")
     inbox = await session.get(Inbox, inbox_id)
     if inbox is None or not viewer.can_use_inbox(inbox_id):
         raise NotFound("inbox not found")
@@ -269,7 +275,7 @@ async def _check_assignee(
 ) -> None:
     if assignee_id is None:
         return
-    if not isinstance(assignee_id, int) or isinstance(assignee_id, bool):
+    if not is_id(assignee_id):
         raise Invalid("assignee_id must be an agent id or null")
     agent = await session.get(Agent, assignee_id)
     if agent is None or not agent.active:

@@ -9,6 +9,13 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger cannot exist
+
+
+def is_id(value: object) -> bool:
+    """Whether `value` could be a row id (a positive 64-bit integer, not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
 
 def utcnow() -> datetime:
     """Aware UTC now (SQLModel stores timestamps in UTC and gives them back aware)."""

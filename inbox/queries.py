@@ -27,6 +27,7 @@ from inbox.models import (
     MergeSuggestion,
     Message,
     Status,
+    is_id,
 )
 from inbox.objects import (
     attachment_object,
@@ -68,7 +69,7 @@ def decode_cursor(cursor: str | None, shape: str) -> list[Any] | None:
             if kind == "t":
                 moment = datetime.fromisoformat(value)
                 out.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-            elif isinstance(value, int) and not isinstance(value, bool):
+            elif is_id(value):
                 out.append(value)
             else:
                 raise ValueError("not an id")
@@ -143,11 +144,11 @@ async def list_conversations(
     elif assignee == "none":
         query = query.where(Conversation.assignee_id.is_(None))  # type: ignore[union-attr]
     elif assignee:
-        if not assignee.isdigit():
+        if not assignee.isdigit() or not is_id(int(assignee)):
             raise Invalid("assignee must be me, none or an agent id")
         query = query.where(Conversation.assignee_id == int(assignee))
     if inbox_id is not None:
-        if not viewer.can_use_inbox(inbox_id):
+        if not is_id(inbox_id) or not viewer.can_use_inbox(inbox_id):
             raise NotFound("inbox not found")
         query = query.where(
             has_visible_message(

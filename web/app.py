@@ -16,6 +16,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
 from inbox.errors import NotFound
+from inbox.models import MAX_ID
 from inbox.settings import Settings
 from web.api.attachments import AttachmentsController
 from web.api.conversations import ConversationsController
@@ -39,8 +40,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-
-MAX_ID = 2**63 - 1
 
 
 @get("/health", media_type=MediaType.JSON, tags=["health"])

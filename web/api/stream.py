@@ -12,6 +12,7 @@ from inbox import queries
 from inbox.access import Viewer
 from inbox.errors import Invalid
 from inbox.events import events_since
+from inbox.models import MAX_ID
 from web.runtime import Runtime
 
 
@@ -40,8 +41,8 @@ class SearchController(Controller):
         limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         """Events after `since` that the agent may see, oldest first."""
-        if since < 0:
-            raise Invalid("since must not be negative")
+        if not 0 <= since <= MAX_ID:
+            raise Invalid("since must be a sequence number")
         size = queries.clamp_limit(limit, default=100)
         async with runtime.db.read() as session:
             records = await events_since(session, since, viewer.scope, size + 1)
