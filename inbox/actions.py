@@ -51,6 +51,8 @@ async def post_message(
     body = (text or "").strip()
     if not body:
         raise Invalid("text is required")
+    if "\x00" in body:
+        raise Invalid("NUL characters are not allowed")
     if len(body) > max_length:
         raise Invalid(f"text is longer than {max_length} characters")
 

@@ -30,6 +30,8 @@ from inbox.search import index_message
 from inbox.settings import Limits, Settings
 from inbox.threading import pick_conversation
 
+CUSTOMER_LOCK = 7_340_000_000_000
+
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -66,6 +68,8 @@ def check_limits(inbound: InboundMessage, limits: Limits) -> None:
     """Refuse what is empty or past the limits before anything is written."""
     if not inbound.external_id or len(inbound.external_id) > 255:
         raise InvalidInbound("external_id must be 1 to 255 characters")
+    if "\x00" in inbound.external_id or "\x00" in inbound.text:
+        raise InvalidInbound("NUL characters are not allowed")
     if len(inbound.text) > limits.message_text:
         raise TooLarge(f"text is longer than {limits.message_text} characters")
     if not inbound.text.strip() and not inbound.attachments and not inbound.html:
@@ -100,6 +104,11 @@ async def _store(
         return seen
     channel = inbound.channel or await _inbox_kind(session, inbound.inbox_id)
     resolution = await resolve_customer(tx, claims, inbound.customer_name)
+    if tx.dialect == "postgresql":
+        # One customer's simultaneous messages must agree on one conversation.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"), {"k": CUSTOMER_LOCK + resolution.customer_id}
+        )
     now = utcnow()
     thread = await pick_conversation(session, inbound, resolution.customer_id, now, window)
     conversation = thread.conversation

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger cannot exist
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL); larger cannot exist
 
 
 def is_id(value: object) -> bool:
