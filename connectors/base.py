@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from inbox.channel import (
     ChannelInbox,
     DeliveryError,
+    DeliveryUpdate,
     IdentityClaim,
     InboundAttachment,
     InboundMessage,
@@ -24,6 +25,7 @@ __all__ = [
     "ChannelInbox",
     "Connector",
     "DeliveryError",
+    "DeliveryUpdate",
     "IdentityClaim",
     "InboundAttachment",
     "InboundMessage",
@@ -56,6 +58,7 @@ class RawRequest:
     headers: Mapping[str, str]
     query: Mapping[str, str]
     body: bytes
+    action: str = ""  # the path's last part after the inbox id, e.g. "status" for Twilio
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -80,8 +83,10 @@ class Connector(Protocol):
         """Raise SignatureError unless the request provably comes from the provider."""
         ...
 
-    def parse(self, inbox: ChannelInbox, request: RawRequest) -> list[InboundMessage]:
-        """The messages in the request; raise InvalidInbound on a malformed payload."""
+    def parse(
+        self, inbox: ChannelInbox, request: RawRequest
+    ) -> Sequence[InboundMessage | DeliveryUpdate]:
+        """The messages and delivery reports in the request; InvalidInbound when malformed."""
         ...
 
     def acknowledge(self, results: list[dict[str, Any]]) -> Reply:
@@ -91,6 +96,12 @@ class Connector(Protocol):
     async def send(self, message: OutboundMessage) -> SendReceipt:
         """Deliver a message; raise Transient/PermanentDeliveryError on failure."""
         ...
+
+
+class Handshake(Protocol):
+    """Optional: a connector that answers the provider's GET verification (WhatsApp)."""
+
+    def handshake(self, inbox: ChannelInbox, request: RawRequest) -> Reply: ...
 
 
 ConnectorFactory = Callable[[Settings], Connector]

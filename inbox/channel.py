@@ -50,6 +50,15 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class DeliveryUpdate:
+    """A provider's report on a message we sent (status callback, read receipt)."""
+
+    external_id: str
+    status: str  # a Delivery value: sent, delivered, read, failed
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class ChannelInbox:
     """The inbox as a connector sees it: its kind, config and token."""
 

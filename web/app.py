@@ -29,7 +29,7 @@ from web.runtime import Runtime
 from web.ui.pages import LoginRequired, PagesController, login_redirect, provide_ui_viewer
 from web.ui.session import csrf_config, session_config
 from web.ui.throttle import LoginThrottle
-from web.webhooks import ApiChannelController
+from web.webhooks import ApiChannelController, WebhookController
 
 UI = Path(__file__).parent / "ui"
 # No inline script anywhere: data never becomes code in the page.
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
         route_handlers=[
             health,
             ApiChannelController,
+            WebhookController,
             ConversationsController,
             CustomersController,
             AttachmentsController,

@@ -19,4 +19,5 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str) -> None:
     """Bring the schema to the newest revision (safe to run again)."""
-    command.upgrade(alembic_config(database_url), "head")
+    # "heads": channel work lands as parallel branches off one base until a merge revision.
+    command.upgrade(alembic_config(database_url), "heads")

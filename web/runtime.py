@@ -42,6 +42,13 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._inboxes: dict[int, tuple[float, ChannelInbox]] = {}
 
+    def connector(self, kind: str) -> Connector:
+        """The connector of an inbox kind; 404 when this build has none."""
+        found = self.connectors.get(kind)
+        if found is None:
+            raise NotFound("no such channel")
+        return found
+
     def transport(self, kind: str) -> Transport:
         return self.connectors.get(kind) or _Unavailable(kind)
 
