@@ -23,10 +23,6 @@ from web.app import create_app
 
 PG_URL = os.environ.get("INBOX_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("INBOX_TEST_REDIS_URL")
-TABLES = (
-    "attachment, outbox, event, channel_cursor, merge_suggestion, merge_record, message, "
-    "conversation, identity, inbox_member, customer, inbox, agent, message_search, customer_search"
-)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -61,7 +57,16 @@ async def database_url(_schema: str, tmp_path: Path) -> str:
     if PG_URL:
         engine = create_async_engine(PG_URL)
         async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+            # Every table the revisions made, so new tables need no edit here.
+            tables = (
+                await conn.execute(
+                    text(
+                        "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                        "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    )
+                )
+            ).scalar_one()
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         await engine.dispose()
         return PG_URL
     path = tmp_path / "inbox.db"
