@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -85,8 +85,14 @@ class Connector(Protocol):
 
     def parse(
         self, inbox: ChannelInbox, request: RawRequest
-    ) -> Sequence[InboundMessage | DeliveryUpdate]:
-        """The messages and delivery reports in the request; InvalidInbound when malformed."""
+    ) -> (
+        Sequence[InboundMessage | DeliveryUpdate]
+        | Awaitable[Sequence[InboundMessage | DeliveryUpdate]]
+    ):
+        """The messages and delivery reports in the request; InvalidInbound when malformed.
+
+        May be a coroutine, for channels that download media before the message is stored.
+        """
         ...
 
     def acknowledge(self, results: list[dict[str, Any]]) -> Reply:

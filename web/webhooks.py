@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -56,7 +57,10 @@ async def receive(
     raw = await _raw(runtime, request, kind, action)
     connector.verify(inbox, raw)
     results: list[dict[str, Any]] = []
-    for item in connector.parse(inbox, raw):
+    parsed = connector.parse(inbox, raw)
+    if inspect.isawaitable(parsed):
+        parsed = await parsed  # connectors that download media parse asynchronously
+    for item in parsed:
         if isinstance(item, DeliveryUpdate):
             changed = await record_delivery_status(
                 runtime.db, inbox.id, item.external_id, item.status, item.error
