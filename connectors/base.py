@@ -110,6 +110,19 @@ class Handshake(Protocol):
     def handshake(self, inbox: ChannelInbox, request: RawRequest) -> Reply: ...
 
 
+class InboxSetup(Protocol):
+    """Optional: a connector that checks a new inbox's config and tells the provider about it.
+
+    `inbox create-inbox` calls `prepare_config` before storing the inbox (validate, generate
+    secrets) and `register` after (e.g. Telegram's setWebhook); `register` answers whether it
+    registered anything and raises `inbox.errors.Invalid` when the provider refuses.
+    """
+
+    def prepare_config(self, config: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def register(self, inbox: ChannelInbox, webhook_url: str) -> bool: ...
+
+
 ConnectorFactory = Callable[[Settings], Connector]
 
 

@@ -142,8 +142,13 @@ def cmd_create_inbox(settings: Settings, args: argparse.Namespace) -> int:
         raise Invalid(f"--config is not valid JSON: {exc}") from exc
     if not isinstance(config, dict):
         raise Invalid("--config must be a JSON object")
+    connector = _connector(settings, args.kind)
+    prepare = getattr(connector, "prepare_config", None)
+    if prepare is not None:
+        config = prepare(config)  # the channel checks its keys and fills generated secrets
     inbox = _with_db(settings, lambda db: agents.create_inbox(db, args.kind, args.name, config))
     url = webhook_url(settings, inbox.kind, inbox.id, inbox.token)
+    _register_webhook(connector, inbox, url)
     if args.json:
         print(
             json.dumps(
@@ -156,6 +161,28 @@ def cmd_create_inbox(settings: Settings, args: argparse.Namespace) -> int:
             f"  token:   {inbox.token}"
         )
     return 0
+
+
+def _connector(settings: Settings, kind: str) -> Any:
+    from connectors import channels  # noqa: F401  (registers the channels)
+    from connectors.base import registry
+
+    return registry.build(settings).get(kind)
+
+
+def _register_webhook(connector: Any, inbox: Any, url: str) -> None:
+    """Channels that can (Telegram) point the provider at the new inbox's webhook."""
+    register = getattr(connector, "register", None)
+    if register is None:
+        return
+    from connectors.base import ChannelInbox
+
+    channel = ChannelInbox(inbox.id, inbox.kind, inbox.name, dict(inbox.config), inbox.token)
+    try:
+        if asyncio.run(register(channel, url)):
+            print(f"inbox: webhook registered with the provider: {url}", file=sys.stderr)
+    except Invalid as exc:
+        raise Invalid(f"inbox {inbox.id} was created, but {exc}") from exc
 
 
 def cmd_add_member(settings: Settings, args: argparse.Namespace) -> int:
