@@ -21,6 +21,7 @@ from inbox.settings import Settings
 from web.api.attachments import AttachmentsController
 from web.api.conversations import ConversationsController
 from web.api.customers import CustomersController
+from web.api.sms import SmsController
 from web.api.stream import SearchController
 from web.auth import provide_viewer
 from web.errors import HANDLERS
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             CustomersController,
             AttachmentsController,
             SearchController,
+            SmsController,
             agent_socket,
             PagesController,
             create_static_files_router(path="/static", directories=[UI / "static"]),

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from connectors import twilio
 from inbox import agents
 from inbox.db import Database
 from inbox.errors import Conflict, Invalid, NotFound
@@ -149,6 +150,9 @@ def cmd_create_inbox(settings: Settings, args: argparse.Namespace) -> int:
     inbox = _with_db(settings, lambda db: agents.create_inbox(db, args.kind, args.name, config))
     url = webhook_url(settings, inbox.kind, inbox.id, inbox.token)
     _register_webhook(connector, inbox, url)
+    if inbox.kind == "twilio":
+        for warning in twilio.config_warnings(config):
+            print(f"inbox: WARNING: {warning}", file=sys.stderr)  # --json stays one object
     if args.json:
         print(
             json.dumps(
