@@ -49,7 +49,7 @@ class ParsedMail:
 
     def all_raw(self, name: str) -> list[str]:
         wanted = name.lower()
-        return [str(v) for k, v in _raw_items(self.message) if k.lower() == wanted]
+        return [_readable(str(v)) for k, v in _raw_items(self.message) if k.lower() == wanted]
 
     @property
     def subject(self) -> str:
@@ -186,8 +186,15 @@ def raw_header(message: Message, name: str) -> str | None:
     wanted = name.lower()
     for key, value in _raw_items(message):
         if key.lower() == wanted:
-            return str(value)
+            return _readable(str(value))
     return None
+
+
+def _readable(value: str) -> str:
+    """Raw 8-bit header bytes (kept by the parser as surrogates) decoded as text."""
+    if value.isascii():
+        return value
+    return decode_text(value.encode("utf-8", "surrogateescape"))[0]
 
 
 def _raw_items(message: Message) -> list[tuple[str, str]]:

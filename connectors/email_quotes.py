@@ -57,7 +57,8 @@ def _quote_start(lines: list[str]) -> int | None:
             return i
         if stripped.endswith(":") and _next_is_quote(lines, i):
             return i  # "<date> <name> написал:" and other languages' reply headers
-        if joined.endswith(":") and not _quoted(line) and _next_is_quote(lines, i + 1):
+        wrapped = i + 1 < len(lines) and not _quoted(lines[i + 1])
+        if wrapped and joined.endswith(":") and _next_is_quote(lines, i + 1):
             return i  # the same, wrapped over two lines
     return None
 
