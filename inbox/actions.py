@@ -9,8 +9,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer
+from inbox.consent import refusal
 from inbox.db import Database, Tx
-from inbox.errors import Invalid, NotFound
+from inbox.errors import Conflict, Invalid, NotFound
 from inbox.identity import merge_customers, undo_merge
 from inbox.ingest import conversation_inbox_ids
 from inbox.models import (
@@ -80,25 +81,30 @@ async def write_outgoing(
 ) -> Message:
     """Store an agent, bot or system message; unless private, queue it on the outbox."""
     now = utcnow()
+    channel = await _outgoing_channel(tx.session, conversation, inbox)
+    refused = None if private else await refusal(tx.session, conversation, inbox, channel)
+    if refused and author == Author.agent:
+        raise Conflict(refused)  # opted out or outside the WhatsApp window: the agent sees why
     message = Message(
         conversation_id=conversation.id or 0,
         customer_id=conversation.customer_id,
         inbox_id=inbox.id or 0,
-        channel=await _outgoing_channel(tx.session, conversation, inbox),
+        channel=channel,
         direction=Direction.outbound,
         author=author,
         agent_id=agent_id,
         text=text,
         stripped_text=text,
         private=private,
-        status=Delivery.received if private else Delivery.queued,
+        status=Delivery.failed if refused else Delivery.received if private else Delivery.queued,
+        error=refused,
         meta=meta or {},
         created_at=now,
         received_at=now,
     )
     tx.session.add(message)
     await tx.session.flush()
-    if not private:
+    if not private and not refused:
         await enqueue(tx, message)
         if author == Author.agent and conversation.first_response_at is None:
             conversation.first_response_at = now

@@ -11,6 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.channel import IdentityClaim, InboundMessage, InvalidInbound
+from inbox.consent import record_consent
 from inbox.db import Database, Tx
 from inbox.errors import NotFound, TooLarge
 from inbox.identity import normalise_claims, resolve_customer, suggest_merge
@@ -137,6 +138,8 @@ async def _store(
     await session.flush()
     assert message.id is not None
     attachments = await _store_attachments(session, message.id, inbound)
+    # STOP/START a connector marked, in the same transaction as the message.
+    await session.run_sync(lambda sync: record_consent(sync.connection(), inbound))
     _touch(conversation, now)
     session.add(conversation)
     await index_message(session, tx.dialect, message.id, f"{inbound.subject or ''} {inbound.text}")
