@@ -1,0 +1,156 @@
+"""FAQ matcher quality and speed on the labelled set in bench/faq_data.
+
+    .venv/bin/python bench/faq.py            # quality at the default threshold + time per match
+    .venv/bin/python bench/faq.py --fit      # refit the confidence model (prints WEIGHTS)
+
+The set: 40 entries (20 topics, English and Korean) and 300 questions written from the
+customers' side — paraphrases, typos, Korean without spacing, and 100 out-of-scope questions.
+Targets (issue 7): >= 90 % correct among answered, <= 5 % of out-of-scope answered,
+< 5 ms per match with 1,000 entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inbox.faq.matcher import (  # noqa: E402
+    DEFAULT_THRESHOLD,
+    WEIGHTS,
+    EntryText,
+    Match,
+    Matcher,
+    confidence,
+    language_of,
+)
+from inbox.faq.transfer import read_entries  # noqa: E402
+
+DATA = ROOT / "bench" / "faq_data"
+
+
+def labelled_set() -> tuple[list[EntryText], list[tuple[str, int | None]]]:
+    """The entries (ids 1..40 in file order) and (question, expected entry id or None)."""
+    raw = read_entries(DATA / "entries.yaml")
+    ids = {e["question"]: i for i, e in enumerate(raw, start=1)}
+    entries = [
+        EntryText(i, e["language"], (e["question"], *e.get("alternatives", [])))
+        for i, e in enumerate(raw, start=1)
+    ]
+    with (DATA / "questions.csv").open(encoding="utf-8") as handle:
+        questions = [(row["text"], ids[row["expected"]] if row["expected"] else None)
+                     for row in csv.DictReader(handle)]
+    return entries, questions
+
+
+def evaluate(results: list[tuple[Match | None, int | None]], threshold: float) -> dict[str, float]:
+    answered = [(m, want) for m, want in results if m is not None and m.confidence > threshold]
+    in_scope = [r for r in results if r[1] is not None]
+    out_scope = [r for r in results if r[1] is None]
+    correct = sum(1 for m, want in answered if m.entry_id == want)
+    return {
+        "precision": correct / len(answered) if answered else 1.0,
+        "answered_in_scope": sum(1 for m, w in answered if w is not None) / len(in_scope),
+        "recall": correct / len(in_scope),
+        "out_of_scope_answered": sum(1 for m, w in answered if w is None) / len(out_scope),
+        "top1_in_scope": sum(1 for m, w in in_scope if m and m.entry_id == w) / len(in_scope),
+    }
+
+
+def fit(results: list[tuple[Match | None, int | None]]) -> list[float]:
+    """Logistic regression of "the top entry is right" on (semantic, lexical, margin)."""
+    rows = [(m.semantic, m.lexical, m.margin, 1.0 if m.entry_id == want else 0.0)
+            for m, want in results if m is not None]
+    data = np.array(rows)
+    x = np.column_stack([np.ones(len(data)), data[:, :3]])
+    y = data[:, 3]
+    w = np.zeros(4)
+    for _ in range(20_000):
+        p = 1 / (1 + np.exp(-x @ w))
+        w -= 0.5 * (x.T @ (p - y) / len(y) + 1e-3 * np.r_[0, w[1:]])
+    return [round(float(v), 2) for v in w]
+
+
+def synthetic_entries(count: int, seed: int = 7) -> list[EntryText]:
+    rng = random.Random(seed)
+    verbs = ["change", "cancel", "renew", "upgrade", "order", "return", "repair", "register",
+             "transfer", "activate", "pause", "share", "download", "print", "book", "refill"]
+    things = ["subscription", "gift card", "warranty", "rental", "bundle", "voucher", "ticket",
+              "parcel", "membership", "device", "plan", "battery", "lens", "filter", "charger"]
+    ko = ["구독", "상품권", "보증", "렌탈", "묶음상품", "바우처", "티켓", "소포", "멤버십", "기기"]
+    ko_verbs = ["변경", "취소", "연장", "업그레이드", "주문", "반납", "수리", "등록", "이전"]
+    out = []
+    for i in range(count):
+        if i % 2:
+            v, t = rng.choice(ko_verbs), rng.choice(ko)
+            texts = (f"{t} {v} 어떻게 하나요 {i}", f"{t} {v}하고 싶어요 {i}", f"{t}{v} 방법 {i}")
+            out.append(EntryText(1000 + i, "ko", texts))
+        else:
+            v, t = rng.choice(verbs), rng.choice(things)
+            texts = (f"How do I {v} my {t} {i}?", f"Can I {v} a {t} {i}", f"{t} {v} help {i}")
+            out.append(EntryText(1000 + i, "en", texts))
+    return out
+
+
+def time_per_match(entries: list[EntryText], questions: list[str]) -> tuple[float, float]:
+    start = time.perf_counter()
+    matcher = Matcher(entries + synthetic_entries(1000 - len(entries)))
+    built = time.perf_counter() - start
+    for q in questions[:20]:
+        matcher.rank(q, language=language_of(q))  # warm the model
+    timings = []
+    for q in questions:
+        began = time.perf_counter()
+        matcher.rank(f"{q} ", language=language_of(q))  # a fresh text: no cached vector
+        timings.append((time.perf_counter() - began) * 1000)
+    timings.sort()
+    return statistics.mean(timings), built
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fit", action="store_true", help="refit and print the weights")
+    args = parser.parse_args()
+    entries, questions = labelled_set()
+    matcher = Matcher(entries)
+    results = []
+    for text, want in questions:
+        found = matcher.rank(text, limit=2, language=language_of(text))
+        results.append((found[0] if found else None, want))
+    if args.fit:
+        weights = fit(results)
+        print(f"WEIGHTS = {tuple(weights)}")
+        results = [
+            (Match(m.entry_id, confidence(m.semantic, m.lexical, m.margin, weights), m.semantic,
+                   m.lexical, m.margin) if m else None, want) for m, want in results]
+    else:
+        print(f"weights {WEIGHTS}")
+    in_scope = sum(1 for _, w in questions if w is not None)
+    print(f"labelled set: {len(entries)} entries, {len(questions)} questions "
+          f"({in_scope} in scope, {len(questions) - in_scope} out of scope)")
+    print("threshold  correct-among-answered  answered(in scope)  recall  out-of-scope-answered")
+    for threshold in sorted({0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, DEFAULT_THRESHOLD}):
+        r = evaluate(results, threshold)
+        mark = "  <- default" if abs(threshold - DEFAULT_THRESHOLD) < 1e-9 else ""
+        print(f"  {threshold:.2f}      {r['precision']:6.1%}                {r['answered_in_scope']:6.1%}"
+              f"        {r['recall']:6.1%}  {r['out_of_scope_answered']:6.1%}{mark}")
+    print(f"top-1 accuracy on in-scope questions: {evaluate(results, 0)['top1_in_scope']:.1%}")
+    misses = [(t, m) for (t, want), (m, _) in zip(questions, results, strict=True)
+              if m and m.confidence > DEFAULT_THRESHOLD and m.entry_id != want]
+    for text, m in misses:
+        print(f"  wrong answer: {text!r} -> entry {m.entry_id} ({m.confidence:.2f})")
+    mean_ms, built = time_per_match(entries, [q for q, _ in questions])
+    print(f"time per match with 1,000 entries: {mean_ms:.2f} ms (index built in {built:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
