@@ -110,7 +110,9 @@ async def write_outgoing(
             conversation.first_response_at = now
     conversation.last_message_at = now
     tx.session.add(conversation)
-    await index_message(tx.session, tx.dialect, message.id or 0, text)
+    await tx.session.run_sync(
+        lambda sync: index_message(sync.connection(), tx.dialect, message.id or 0, text)
+    )
     await tx.session.flush()
     tx.emit("message.created", message_object(message), {message.inbox_id})
     await _emit_conversation(tx, conversation)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.events import EventPublisher, EventRecord, NullPublisher, PendingEvent, append_events
+from inbox.writer import SqliteWriter, SyncTx, SyncWork, run_in_tx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,8 +49,12 @@ class Database:
         self.publisher: EventPublisher = publisher or NullPublisher()
         # SQLite has one writer; taking turns here avoids "database is locked" under load.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self._writer: SqliteWriter | None = None
 
     async def dispose(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         await self.engine.dispose()
 
     @asynccontextmanager
@@ -87,13 +92,33 @@ class Database:
                 await asyncio.sleep(0.005 * attempt)
         raise AssertionError("unreachable")
 
-    async def _after_commit(self, tx: Tx) -> None:
+    async def run_sync_write(self, work: SyncWork[T], attempts: int = 5) -> T:
+        """Run hot-path `work` (synchronous Core statements) in a write transaction."""
+        if self._write_lock is not None:
+            if self._writer is None:
+                self._writer = SqliteWriter(self.url, self._write_lock, _sqlite_pragmas)
+            value, tx = await self._writer.submit(work)
+            await self._after_commit(tx)
+            return value
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.engine.begin() as conn:
+                    value, tx = await conn.run_sync(run_in_tx, self.dialect, work)
+                await self._after_commit(tx)
+                return value
+            except (IntegrityError, OperationalError, DBAPIError) as exc:
+                if attempt == attempts or not _retryable(exc):
+                    raise
+                await asyncio.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
+
+    async def _after_commit(self, tx: Tx | SyncTx) -> None:
         if tx.committed:
             try:
                 await self.publisher.publish(tx.committed)
             except Exception:  # the change is committed; a reconnecting client catches up
                 log.exception("publishing %d events failed", len(tx.committed))
-        for hook in tx.after_commit:
+        for hook in getattr(tx, "after_commit", ()):
             result = hook()
             if asyncio.iscoroutine(result):
                 await result

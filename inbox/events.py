@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import insert, or_, text
+from sqlalchemy import Connection, insert, or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -64,16 +64,32 @@ async def append_events(
     """Insert the transaction's events and return them with their sequence numbers."""
     if not pending:
         return []
+    return await session.run_sync(
+        lambda sync: append_events_sync(sync.connection(), pending, dialect)
+    )
+
+
+def append_events_sync(
+    conn: Connection, pending: Sequence[PendingEvent], dialect: str
+) -> list[EventRecord]:
+    """`append_events` on a synchronous connection (the hot-path writer)."""
+    if not pending:
+        return []
     if dialect == "postgresql":
         # Sequence numbers must become visible in order, or a reader polling `since=` could
         # skip one that commits late; the lock makes appends (and so commits) take turns.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOG_LOCK})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOG_LOCK})
     rows = [
         {"type": p.type, "payload": p.payload, "inbox_ids": encode_inbox_ids(p.inbox_ids)}
         for p in pending
     ]
-    result = await session.execute(insert(Event).returning(Event.seq), rows)  # type: ignore[arg-type]
-    seqs = [row[0] for row in result.all()]
+    table = Event.__table__  # type: ignore[attr-defined]
+    if len(rows) == 1:
+        seqs = [conn.execute(insert(table).returning(table.c.seq), rows[0]).scalar_one()]
+    else:
+        returning = insert(table).returning(table.c.seq, sort_by_parameter_order=True)
+        result = conn.execute(returning, rows)
+        seqs = [row[0] for row in result.all()]
     return [
         EventRecord(seq=seq, type=p.type, payload=p.payload, inbox_ids=p.inbox_ids)
         for seq, p in zip(seqs, pending, strict=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import and_, or_, tuple_, update
+from sqlalchemy import Connection, and_, or_, tuple_, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -128,6 +128,38 @@ async def resolve_customer(tx: Tx, claims: Sequence[IdentityClaim], name: str | 
     if changed:
         await reindex_customer(tx, customer_id)
     return Resolution(customer_id, created, merges)
+
+
+def known_customer(
+    conn: Connection, claims: Sequence[IdentityClaim], name: str | None
+) -> int | None:
+    """The customer the claims already resolve to with nothing to change, else None.
+
+    The common case on the hot path: a returning customer writes from identities we know. Any
+    claim that would link, upgrade, merge or suggest is left to `resolve_customer`.
+    """
+    identity, customer = Identity.__table__, Customer.__table__  # type: ignore[attr-defined]
+    rows = conn.execute(
+        select(
+            identity.c.kind,
+            identity.c.value,
+            identity.c.customer_id,
+            identity.c.verified,
+            customer.c.name,
+        )
+        .join(customer, customer.c.id == identity.c.customer_id)
+        .where(tuple_(identity.c.kind, identity.c.value).in_([(c.kind, c.value) for c in claims]))
+    ).all()
+    known = {(r.kind, r.value): r for r in rows}
+    owners = set()
+    for claim in claims:
+        row = known.get((claim.kind, claim.value))
+        if row is None or (claim.verified and not row.verified):
+            return None
+        owners.add(row.customer_id)
+        if name and row.name is None:
+            return None
+    return owners.pop() if len(owners) == 1 else None
 
 
 async def reindex_customer(tx: Tx, customer_id: int) -> None:

@@ -6,15 +6,14 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
-from sqlmodel import select
+from sqlalchemy import Connection, insert, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.channel import IdentityClaim, InboundMessage, InvalidInbound
 from inbox.consent import record_consent
 from inbox.db import Database, Tx
 from inbox.errors import NotFound, TooLarge
-from inbox.identity import normalise_claims, resolve_customer, suggest_merge
+from inbox.identity import known_customer, normalise_claims, resolve_customer, suggest_merge
 from inbox.models import (
     Attachment,
     Author,
@@ -29,9 +28,12 @@ from inbox.models import (
 from inbox.objects import attachment_object, conversation_object, message_object
 from inbox.search import index_message
 from inbox.settings import Limits, Settings
-from inbox.threading import pick_conversation
+from inbox.threading import CONVERSATION, MESSAGE, pick_conversation
+from inbox.writer import SyncTx
 
 CUSTOMER_LOCK = 7_340_000_000_000
+ATTACHMENT = Attachment.__table__  # type: ignore[attr-defined]
+INBOX = Inbox.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -50,19 +52,60 @@ class IngestResult:
         }
 
 
+class _Unresolved(Exception):
+    """The claims need `resolve_customer` (a new customer, identity, merge or suggestion)."""
+
+
 async def ingest(db: Database, inbound: InboundMessage, settings: Settings) -> IngestResult:
     """Store an inbound message once, threaded to its one customer, and announce it."""
     check_limits(inbound, settings.limits)
     claims = normalise_claims(inbound.identities, settings.default_region)
     if not claims:
         raise InvalidInbound("a message needs at least one customer identity")
-    async with db.read() as session:
-        # Most replays are caught here without taking the write turn.
-        seen = await _existing(session, inbound)
+    window = timedelta(hours=settings.continuation_hours)
+    try:
+        return await db.run_sync_write(lambda tx: _store_known(tx, inbound, claims, window))
+    except _Unresolved:
+        # Rare and involved (new customer, merges, suggestions): the ORM resolves the
+        # customer, and the same statements store the message, in one transaction.
+        return await db.run_write(lambda tx: _resolve_and_store(tx, inbound, claims, window))
+
+
+def _store_known(
+    tx: SyncTx, inbound: InboundMessage, claims: list[IdentityClaim], window: timedelta
+) -> IngestResult:
+    """The hot path: a known customer, nothing about them to change."""
+    seen = _claim(tx, inbound)
     if seen is not None:
         return seen
-    window = timedelta(hours=settings.continuation_hours)
-    return await db.run_write(lambda tx: _store(tx, inbound, claims, window))
+    customer_id = known_customer(tx.conn, claims, inbound.customer_name)
+    if customer_id is None:
+        raise _Unresolved
+    stored = _store(tx, inbound, customer_id, window)
+    if stored.suggest_with is not None:
+        raise _Unresolved
+    return stored.result
+
+
+async def _resolve_and_store(
+    tx: Tx, inbound: InboundMessage, claims: list[IdentityClaim], window: timedelta
+) -> IngestResult:
+    sync = await tx.session.run_sync(lambda s: SyncTx(s.connection(), tx.dialect))
+    seen = await tx.session.run_sync(lambda _: _claim(sync, inbound))
+    if seen is not None:
+        return seen
+    resolution = await resolve_customer(tx, claims, inbound.customer_name)
+    await tx.session.flush()
+    stored = await tx.session.run_sync(
+        lambda _: _store(sync, inbound, resolution.customer_id, window)
+    )
+    tx.pending.extend(sync.pending)
+    if stored.suggest_with is not None:
+        # Someone replied into another customer's thread: maybe one person, agents decide.
+        await suggest_merge(
+            tx, resolution.customer_id, stored.suggest_with, claims[0], "replied-to-thread"
+        )
+    return stored.result
 
 
 def check_limits(inbound: InboundMessage, limits: Limits) -> None:
@@ -80,81 +123,86 @@ def check_limits(inbound: InboundMessage, limits: Limits) -> None:
             raise TooLarge(f"attachment is larger than {limits.attachment} bytes")
 
 
-async def _existing(session: AsyncSession, inbound: InboundMessage) -> IngestResult | None:
-    row = (
-        await session.execute(
-            select(Message.id, Message.conversation_id, Message.customer_id).where(
-                Message.inbox_id == inbound.inbox_id, Message.external_id == inbound.external_id
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    return IngestResult(row[0], row[1], row[2], duplicate=True)
+@dataclass
+class _Stored:
+    result: IngestResult
+    suggest_with: int | None = None  # the other customer of a thread this message replied to
 
 
-async def _store(
-    tx: Tx, inbound: InboundMessage, claims: list[IdentityClaim], window: timedelta
-) -> IngestResult:
-    session = tx.session
+def _claim(tx: SyncTx, inbound: InboundMessage) -> IngestResult | None:
+    """Take this external id's turn; the stored message if it is a replay."""
     if tx.dialect == "postgresql":
         # Concurrent deliveries of one message queue here; the second then sees the first.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(inbound)})
-    seen = await _existing(session, inbound)
-    if seen is not None:
-        return seen
-    channel = inbound.channel or await _inbox_kind(session, inbound.inbox_id)
-    resolution = await resolve_customer(tx, claims, inbound.customer_name)
+        tx.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(inbound)})
+    seen = tx.conn.execute(
+        select(MESSAGE.c.id, MESSAGE.c.conversation_id, MESSAGE.c.customer_id).where(
+            MESSAGE.c.inbox_id == inbound.inbox_id, MESSAGE.c.external_id == inbound.external_id
+        )
+    ).first()
+    return None if seen is None else IngestResult(seen[0], seen[1], seen[2], duplicate=True)
+
+
+def _store(tx: SyncTx, inbound: InboundMessage, customer_id: int, window: timedelta) -> _Stored:
+    conn = tx.conn
+    channel = inbound.channel or _inbox_kind(conn, inbound.inbox_id)
     if tx.dialect == "postgresql":
         # One customer's simultaneous messages must agree on one conversation.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:k)"), {"k": CUSTOMER_LOCK + resolution.customer_id}
-        )
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CUSTOMER_LOCK + customer_id})
     now = utcnow()
-    thread = await pick_conversation(session, inbound, resolution.customer_id, now, window)
+    thread = pick_conversation(conn, inbound, customer_id, now, window)
+    message = _insert_message(conn, inbound, thread.conversation, customer_id, channel, now)
+    attachments = _store_attachments(conn, message.id or 0, inbound)
+    record_consent(conn, inbound)  # STOP/START a connector marked: same transaction
     conversation = thread.conversation
-    if thread.referenced_customer_id not in (None, resolution.customer_id):
-        await suggest_merge(
-            tx, resolution.customer_id, conversation.customer_id, claims[0], "replied-to-thread"
-        )
+    _touch(conn, conversation, now)
+    index_message(conn, tx.dialect, message.id or 0, f"{inbound.subject or ''} {inbound.text}")
+    tx.emit("message.created", message_object(message, attachments), {message.inbox_id})
+    tx.emit(
+        "conversation.created" if thread.created else "conversation.updated",
+        conversation_object(conversation),
+        inbox_ids_of(conn, conversation.id or 0),
+    )
+    referenced = thread.referenced_customer_id
+    return _Stored(
+        IngestResult(message.id or 0, conversation.id or 0, customer_id, False),
+        referenced if referenced not in (None, customer_id) else None,
+    )
+
+
+def _insert_message(
+    conn: Connection,
+    inbound: InboundMessage,
+    conversation: Conversation,
+    customer_id: int,
+    channel: str,
+    now: datetime,
+) -> Message:
     message = Message(
         conversation_id=conversation.id or 0,
-        customer_id=resolution.customer_id,
+        customer_id=customer_id,
         inbox_id=inbound.inbox_id,
         channel=channel,
         direction=Direction.inbound,
         author=Author.customer,
+        agent_id=None,
         text=inbound.text,
         stripped_text=inbound.stripped_text if inbound.stripped_text is not None else inbound.text,
         html=inbound.html,
         subject=inbound.subject,
         external_id=inbound.external_id,
         status=Delivery.received,
+        error=None,
+        private=False,
         meta=inbound.meta,
         created_at=_sent_at(inbound.sent_at, now),
         received_at=now,
     )
-    session.add(message)
-    await session.flush()
-    assert message.id is not None
-    attachments = await _store_attachments(session, message.id, inbound)
-    # STOP/START a connector marked, in the same transaction as the message.
-    await session.run_sync(lambda sync: record_consent(sync.connection(), inbound))
-    _touch(conversation, now)
-    session.add(conversation)
-    await index_message(session, tx.dialect, message.id, f"{inbound.subject or ''} {inbound.text}")
-    await session.flush()
-    inboxes = await conversation_inbox_ids(session, conversation.id or 0)
-    tx.emit("message.created", message_object(message, attachments), {message.inbox_id})
-    tx.emit(
-        "conversation.created" if thread.created else "conversation.updated",
-        conversation_object(conversation),
-        inboxes,
-    )
-    return IngestResult(message.id, conversation.id or 0, resolution.customer_id, False)
+    values = message.model_dump(exclude={"id"})
+    message.id = conn.execute(insert(MESSAGE).returning(MESSAGE.c.id), values).scalar_one()
+    return message
 
 
-def _touch(conversation: Conversation, now: datetime) -> None:
+def _touch(conn: Connection, conversation: Conversation, now: datetime) -> None:
     """A customer wrote: the conversation is active and needs an agent again."""
     conversation.last_message_at = now
     conversation.last_inbound_at = now
@@ -162,10 +210,21 @@ def _touch(conversation: Conversation, now: datetime) -> None:
         conversation.status = Status.open
         conversation.snoozed_until = None
         conversation.resolved_at = None
+    conn.execute(
+        update(CONVERSATION)
+        .where(CONVERSATION.c.id == conversation.id)
+        .values(
+            last_message_at=now,
+            last_inbound_at=now,
+            status=conversation.status,
+            snoozed_until=conversation.snoozed_until,
+            resolved_at=conversation.resolved_at,
+        )
+    )
 
 
-async def _store_attachments(
-    session: AsyncSession, message_id: int, inbound: InboundMessage
+def _store_attachments(
+    conn: Connection, message_id: int, inbound: InboundMessage
 ) -> list[dict[str, object]]:
     stored = []
     for item in inbound.attachments:
@@ -176,10 +235,10 @@ async def _store_attachments(
             size=len(item.data),
             data=item.data,
         )
-        session.add(attachment)
+        attachment.id = conn.execute(
+            insert(ATTACHMENT).returning(ATTACHMENT.c.id), attachment.model_dump(exclude={"id"})
+        ).scalar_one()
         stored.append(attachment)
-    if stored:
-        await session.flush()
     return [attachment_object(a) for a in stored]
 
 
@@ -191,19 +250,24 @@ def safe_filename(name: str) -> str:
     return cleaned[:200] or "attachment"
 
 
-async def conversation_inbox_ids(session: AsyncSession, conversation_id: int) -> set[int]:
+def inbox_ids_of(conn: Connection, conversation_id: int) -> set[int]:
     """Inboxes with messages in the conversation: whose agents may hear about it."""
-    rows = await session.execute(
-        select(Message.inbox_id).distinct().where(Message.conversation_id == conversation_id)
+    rows = conn.execute(
+        select(MESSAGE.c.inbox_id).distinct().where(MESSAGE.c.conversation_id == conversation_id)
     )
     return {r[0] for r in rows}
 
 
-async def _inbox_kind(session: AsyncSession, inbox_id: int) -> str:
-    kind = await session.scalar(select(Inbox.kind).where(Inbox.id == inbox_id))
+async def conversation_inbox_ids(session: AsyncSession, conversation_id: int) -> set[int]:
+    """`inbox_ids_of` for the ORM's actions."""
+    return await session.run_sync(lambda sync: inbox_ids_of(sync.connection(), conversation_id))
+
+
+def _inbox_kind(conn: Connection, inbox_id: int) -> str:
+    kind = conn.execute(select(INBOX.c.kind).where(INBOX.c.id == inbox_id)).scalar()
     if kind is None:
         raise NotFound(f"inbox {inbox_id} not found")
-    return kind
+    return str(kind)
 
 
 def _sent_at(sent_at: datetime | None, now: datetime) -> datetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 _RUN = re.compile(r"\w+", re.UNICODE)
@@ -80,12 +80,12 @@ def tsquery(groups: Sequence[tuple[bool, list[str]]]) -> str:
     return " & ".join(parts)
 
 
-async def index_message(session: AsyncSession, dialect: str, message_id: int, body: str) -> None:
+def index_message(conn: Connection, dialect: str, message_id: int, body: str) -> None:
     """Make a message findable (same transaction as the message)."""
     terms = index_terms(body)
     if not terms:
         return
-    await session.execute(
+    conn.execute(
         text("INSERT INTO message_search (rowid, body) VALUES (:id, :body)")
         if dialect == "sqlite"
         else text("INSERT INTO message_search (message_id, body) VALUES (:id, :body)"),

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import Connection, insert, select
 
 from inbox.channel import InboundMessage
 from inbox.models import Conversation, Message, Status
+
+CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
+MESSAGE = Message.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -20,44 +22,53 @@ class Thread:
     referenced_customer_id: int | None = None
 
 
-async def pick_conversation(
-    session: AsyncSession,
+def pick_conversation(
+    conn: Connection,
     inbound: InboundMessage,
     customer_id: int,
     now: datetime,
     window: timedelta,
 ) -> Thread:
     """Reply reference first, then the customer's open conversation in the window, else new."""
-    replied = await _by_reference(session, inbound, customer_id)
+    replied = _by_reference(conn, inbound, customer_id)
     if replied is not None:
         conversation, owner = replied
         return Thread(conversation, created=False, via="reply", referenced_customer_id=owner)
-    recent = await session.scalar(
-        select(Conversation)
+    recent = conn.execute(
+        select(CONVERSATION)
         .where(
-            Conversation.customer_id == customer_id,
-            Conversation.status != Status.resolved,
-            Conversation.last_message_at >= now - window,
+            CONVERSATION.c.customer_id == customer_id,
+            CONVERSATION.c.status != Status.resolved,
+            CONVERSATION.c.last_message_at >= now - window,
         )
-        .order_by(Conversation.last_message_at.desc())  # type: ignore[attr-defined]
+        .order_by(CONVERSATION.c.last_message_at.desc())
         .limit(1)
-    )
+    ).first()
     if recent is not None:
-        return Thread(recent, created=False, via="continuation")
+        conversation = Conversation(**recent._mapping)
+        return Thread(conversation, created=False, via="continuation")
     conversation = Conversation(
         customer_id=customer_id,
         inbox_id=inbound.inbox_id,
+        status=Status.open,
+        assignee_id=None,
         subject=inbound.subject,
+        snoozed_until=None,
         created_at=now,
         last_message_at=now,
+        last_inbound_at=None,
+        first_response_at=None,
+        resolved_at=None,
     )
-    session.add(conversation)
-    await session.flush()
+    values = conversation.model_dump(exclude={"id"})
+    conversation.id = conn.execute(
+        insert(CONVERSATION).returning(CONVERSATION.c.id), values
+    ).scalar_one()
     return Thread(conversation, created=True, via="new")
 
 
-async def _by_reference(
-    session: AsyncSession, inbound: InboundMessage, customer_id: int
+def _by_reference(
+    conn: Connection, inbound: InboundMessage, customer_id: int
 ) -> tuple[Conversation, int] | None:
     """The conversation a reply header names, if the reference is one we may trust.
 
@@ -67,21 +78,18 @@ async def _by_reference(
     refs = [r for r in inbound.reply_to if r][:50]
     if not refs:
         return None
-    rows = (
-        await session.exec(
-            select(Message.external_id, Message.conversation_id).where(
-                Message.external_id.in_(refs)  # type: ignore[union-attr]
-            )
-        )
+    rows = conn.execute(
+        select(MESSAGE.c.external_id, CONVERSATION)
+        .join(CONVERSATION, CONVERSATION.c.id == MESSAGE.c.conversation_id)
+        .where(MESSAGE.c.external_id.in_(refs))
     ).all()
-    by_ref = {ext: conv for ext, conv in rows}
+    by_ref = {row[0]: row for row in rows}
     for ref in refs:
-        conversation_id = by_ref.get(ref)
-        if conversation_id is None:
+        row = by_ref.get(ref)
+        if row is None:
             continue
-        conversation = await session.get(Conversation, conversation_id)
-        if conversation is None:
-            continue
+        fields = {k: v for k, v in row._mapping.items() if k != "external_id"}
+        conversation = Conversation(**fields)
         if conversation.customer_id == customer_id or inbound.reply_to_trusted:
             return conversation, conversation.customer_id
     return None

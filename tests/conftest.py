@@ -21,7 +21,10 @@ from inbox.settings import Settings
 from web import migrate
 from web.app import create_app
 
-PG_URL = os.environ.get("INBOX_TEST_DATABASE_URL")
+BASE_PG_URL = os.environ.get("INBOX_TEST_DATABASE_URL")
+# Each run works in its own database beside the given one, so runs started at the same time
+# (several checkouts, CI and a developer) never truncate each other's tables.
+PG_URL = f"{BASE_PG_URL}_run{os.getpid()}" if BASE_PG_URL else None
 REDIS_URL = os.environ.get("INBOX_TEST_REDIS_URL")
 
 
@@ -32,23 +35,28 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def _schema(tmp_path_factory: pytest.TempPathFactory) -> str:
+def _schema(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
     """Migrate once per run: a template SQLite file, or a fresh PostgreSQL schema."""
     if PG_URL:
 
-        async def reset() -> None:
-            engine = create_async_engine(PG_URL)
-            async with engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-            await engine.dispose()
-
-        asyncio.run(reset())
+        asyncio.run(_pg_database("CREATE"))
+        request.addfinalizer(lambda: asyncio.run(_pg_database("DROP")))
         migrate.upgrade(PG_URL)
         return PG_URL
     template = tmp_path_factory.mktemp("template") / "inbox.db"
     migrate.upgrade(f"sqlite+aiosqlite:///{template}")
     return str(template)
+
+
+async def _pg_database(verb: str) -> None:
+    assert BASE_PG_URL and PG_URL
+    engine = create_async_engine(BASE_PG_URL, isolation_level="AUTOCOMMIT")
+    name = PG_URL.rsplit("/", 1)[1]
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if verb == "CREATE":
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
 
 
 @pytest.fixture
