@@ -4,6 +4,7 @@ MIME posted to the webhook, and the corpus folder (read in place, never copied).
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,14 +73,17 @@ class SmtpPeer:
                 "smtp_security": "none", **extra}
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpPeer]:
+@pytest.fixture(name="smtp")
+def smtp_fixture() -> Iterator[SmtpPeer]:
     """A real SMTP server (aiosmtpd) on a loopback port, recording each message it accepts."""
     handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=0)
+    with socket.socket() as probe:  # the controller needs its port up front
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield SmtpPeer(handler, controller.server.sockets[0].getsockname()[1])
+        yield SmtpPeer(handler, port)
     finally:
         controller.stop()
 
