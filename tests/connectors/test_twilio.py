@@ -333,6 +333,19 @@ async def test_twilio_refusing_a_send_is_shown_on_the_message(server, db, inbox,
     assert len(fake.sends()) == 1  # a permanent refusal is not retried
 
 
+async def test_a_twilio_outage_is_retried_until_the_send_succeeds(
+        server, db, inbox, admin, fake):
+    fake.send_answers.append(error_answer(503, 20500, "Service unavailable"))
+    await deliver(server, inbox, sms("SM" + "d" * 31 + "e"))
+    conversation_id, _ = await conversation_of(server, admin, "SM" + "d" * 31 + "e")
+    sent = (await reply(server, admin, conversation_id, "Hello?")).json()
+    async with server.client(admin.token) as client:
+        done = await wait_for_message(client, conversation_id, sent["id"],
+                                      lambda m: m["external_id"] is not None)
+    assert done["external_id"] is not None and done["error"] is None
+    assert [s.form()["Body"] for s in fake.sends()] == ["Hello?", "Hello?"]
+
+
 @pytest.mark.parametrize("keyword", ["STOP", "stop", "Unsubscribe", "수신거부", "QUIT"])
 async def test_stop_refuses_further_sms_and_start_allows_them_again(
         server, db, inbox, admin, fake, keyword):
