@@ -95,7 +95,9 @@ class MediaFetcher:
         async with httpx.AsyncClient(follow_redirects=False, timeout=self.timeout) as client:
             for _ in range(self.max_redirects + 1):
                 origin = Origin.of(url)
-                hop_headers = headers if origin.host in credential_hosts else {}
+                # Credentials never travel in clear text, except to the configured API origin.
+                secure = origin.scheme == "https" or origin == self.trusted
+                hop_headers = headers if secure and origin.host in credential_hosts else {}
                 request = await self._request(client, url, origin, hop_headers)
                 try:
                     response = await client.send(request, stream=True)
