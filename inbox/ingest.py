@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.channel import IdentityClaim, InboundMessage, InvalidInbound
 from inbox.consent import record_consent
+from inbox.cursors import CursorUpdate, write_cursor
 from inbox.db import Database, Tx
 from inbox.errors import NotFound, TooLarge
 from inbox.identity import known_customer, normalise_claims, resolve_customer, suggest_merge
@@ -56,25 +57,40 @@ class _Unresolved(Exception):
     """The claims need `resolve_customer` (a new customer, identity, merge or suggestion)."""
 
 
-async def ingest(db: Database, inbound: InboundMessage, settings: Settings) -> IngestResult:
-    """Store an inbound message once, threaded to its one customer, and announce it."""
+async def ingest(
+    db: Database, inbound: InboundMessage, settings: Settings, cursor: CursorUpdate | None = None
+) -> IngestResult:
+    """Store an inbound message once, threaded to its one customer, and announce it.
+
+    A pulling channel passes `cursor`: it is written in the same transaction (IMAP's last UID).
+    """
     check_limits(inbound, settings.limits)
     claims = normalise_claims(inbound.identities, settings.default_region)
     if not claims:
         raise InvalidInbound("a message needs at least one customer identity")
     window = timedelta(hours=settings.continuation_hours)
     try:
-        return await db.run_sync_write(lambda tx: _store_known(tx, inbound, claims, window))
+        return await db.run_sync_write(
+            lambda tx: _store_known(tx, inbound, claims, window, cursor)
+        )
     except _Unresolved:
         # Rare and involved (new customer, merges, suggestions): the ORM resolves the
         # customer, and the same statements store the message, in one transaction.
-        return await db.run_write(lambda tx: _resolve_and_store(tx, inbound, claims, window))
+        return await db.run_write(
+            lambda tx: _resolve_and_store(tx, inbound, claims, window, cursor)
+        )
 
 
 def _store_known(
-    tx: SyncTx, inbound: InboundMessage, claims: list[IdentityClaim], window: timedelta
+    tx: SyncTx,
+    inbound: InboundMessage,
+    claims: list[IdentityClaim],
+    window: timedelta,
+    cursor: CursorUpdate | None = None,
 ) -> IngestResult:
     """The hot path: a known customer, nothing about them to change."""
+    if cursor is not None:
+        write_cursor(tx.conn, cursor)
     seen = _claim(tx, inbound)
     if seen is not None:
         return seen
@@ -88,9 +104,15 @@ def _store_known(
 
 
 async def _resolve_and_store(
-    tx: Tx, inbound: InboundMessage, claims: list[IdentityClaim], window: timedelta
+    tx: Tx,
+    inbound: InboundMessage,
+    claims: list[IdentityClaim],
+    window: timedelta,
+    cursor: CursorUpdate | None = None,
 ) -> IngestResult:
     sync = await tx.session.run_sync(lambda s: SyncTx(s.connection(), tx.dialect))
+    if cursor is not None:
+        await tx.session.run_sync(lambda _: write_cursor(sync.conn, cursor))
     seen = await tx.session.run_sync(lambda _: _claim(sync, inbound))
     if seen is not None:
         return seen

@@ -18,6 +18,7 @@ from inbox.models import Inbox
 from inbox.outbox import Dispatcher
 from inbox.settings import Settings
 from web.bus import BusPublisher, make_backend
+from web.mail_pollers import start_mail_pollers
 
 log = logging.getLogger(__name__)
 INBOX_CACHE_SECONDS = 2.0
@@ -59,6 +60,7 @@ class Runtime:
         await self.backend.on_startup()
         if self.dispatch:
             self.start_task(self.dispatcher.run(self._stop))
+            await start_mail_pollers(self, self._stop)
 
     async def stop(self) -> None:
         self._stop.set()
