@@ -47,8 +47,10 @@ def labelled_set() -> tuple[list[EntryText], list[tuple[str, int | None]]]:
         for i, e in enumerate(raw, start=1)
     ]
     with (DATA / "questions.csv").open(encoding="utf-8") as handle:
-        questions = [(row["text"], ids[row["expected"]] if row["expected"] else None)
-                     for row in csv.DictReader(handle)]
+        questions = [
+            (row["text"], ids[row["expected"]] if row["expected"] else None)
+            for row in csv.DictReader(handle)
+        ]
     return entries, questions
 
 
@@ -68,8 +70,11 @@ def evaluate(results: list[tuple[Match | None, int | None]], threshold: float) -
 
 def fit(results: list[tuple[Match | None, int | None]]) -> list[float]:
     """Logistic regression of "the top entry is right" on (semantic, lexical, margin)."""
-    rows = [(m.semantic, m.lexical, m.margin, 1.0 if m.entry_id == want else 0.0)
-            for m, want in results if m is not None]
+    rows = [
+        (m.semantic, m.lexical, m.margin, 1.0 if m.entry_id == want else 0.0)
+        for m, want in results
+        if m is not None
+    ]
     data = np.array(rows)
     x = np.column_stack([np.ones(len(data)), data[:, :3]])
     y = data[:, 3]
@@ -82,10 +87,41 @@ def fit(results: list[tuple[Match | None, int | None]]) -> list[float]:
 
 def synthetic_entries(count: int, seed: int = 7) -> list[EntryText]:
     rng = random.Random(seed)
-    verbs = ["change", "cancel", "renew", "upgrade", "order", "return", "repair", "register",
-             "transfer", "activate", "pause", "share", "download", "print", "book", "refill"]
-    things = ["subscription", "gift card", "warranty", "rental", "bundle", "voucher", "ticket",
-              "parcel", "membership", "device", "plan", "battery", "lens", "filter", "charger"]
+    verbs = [
+        "change",
+        "cancel",
+        "renew",
+        "upgrade",
+        "order",
+        "return",
+        "repair",
+        "register",
+        "transfer",
+        "activate",
+        "pause",
+        "share",
+        "download",
+        "print",
+        "book",
+        "refill",
+    ]
+    things = [
+        "subscription",
+        "gift card",
+        "warranty",
+        "rental",
+        "bundle",
+        "voucher",
+        "ticket",
+        "parcel",
+        "membership",
+        "device",
+        "plan",
+        "battery",
+        "lens",
+        "filter",
+        "charger",
+    ]
     ko = ["구독", "상품권", "보증", "렌탈", "묶음상품", "바우처", "티켓", "소포", "멤버십", "기기"]
     ko_verbs = ["변경", "취소", "연장", "업그레이드", "주문", "반납", "수리", "등록", "이전"]
     out = []
@@ -130,22 +166,41 @@ def main() -> None:
         weights = fit(results)
         print(f"WEIGHTS = {tuple(weights)}")
         results = [
-            (Match(m.entry_id, confidence(m.semantic, m.lexical, m.margin, weights), m.semantic,
-                   m.lexical, m.margin) if m else None, want) for m, want in results]
+            (
+                Match(
+                    m.entry_id,
+                    confidence(m.semantic, m.lexical, m.margin, weights),
+                    m.semantic,
+                    m.lexical,
+                    m.margin,
+                )
+                if m
+                else None,
+                want,
+            )
+            for m, want in results
+        ]
     else:
         print(f"weights {WEIGHTS}")
     in_scope = sum(1 for _, w in questions if w is not None)
-    print(f"labelled set: {len(entries)} entries, {len(questions)} questions "
-          f"({in_scope} in scope, {len(questions) - in_scope} out of scope)")
+    print(
+        f"labelled set: {len(entries)} entries, {len(questions)} questions "
+        f"({in_scope} in scope, {len(questions) - in_scope} out of scope)"
+    )
     print("threshold  correct-among-answered  answered(in scope)  recall  out-of-scope-answered")
     for threshold in sorted({0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, DEFAULT_THRESHOLD}):
         r = evaluate(results, threshold)
         mark = "  <- default" if abs(threshold - DEFAULT_THRESHOLD) < 1e-9 else ""
-        print(f"  {threshold:.2f}      {r['precision']:6.1%}                {r['answered_in_scope']:6.1%}"
-              f"        {r['recall']:6.1%}  {r['out_of_scope_answered']:6.1%}{mark}")
+        print(
+            f"  {threshold:.2f}      {r['precision']:6.1%}                {r['answered_in_scope']:6.1%}"
+            f"        {r['recall']:6.1%}  {r['out_of_scope_answered']:6.1%}{mark}"
+        )
     print(f"top-1 accuracy on in-scope questions: {evaluate(results, 0)['top1_in_scope']:.1%}")
-    misses = [(t, m) for (t, want), (m, _) in zip(questions, results, strict=True)
-              if m and m.confidence > DEFAULT_THRESHOLD and m.entry_id != want]
+    misses = [
+        (t, m)
+        for (t, want), (m, _) in zip(questions, results, strict=True)
+        if m and m.confidence > DEFAULT_THRESHOLD and m.entry_id != want
+    ]
     for text, m in misses:
         print(f"  wrong answer: {text!r} -> entry {m.entry_id} ({m.confidence:.2f})")
     mean_ms, built = time_per_match(entries, [q for q, _ in questions])

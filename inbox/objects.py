@@ -75,6 +75,8 @@ def message_object(message: Message, attachments: Sequence[dict[str, Any]] = ())
         "attachments": list(attachments),
         "created_at": iso(message.created_at),
     }
+    if message.meta and "faq" in message.meta:
+        data["faq"] = message.meta["faq"]  # a bot message: the matched entry and its score
     if message.subject is not None or message.html is not None:
         data["subject"] = message.subject
         data["html"] = message.html

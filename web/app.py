@@ -21,6 +21,7 @@ from inbox.settings import Settings
 from web.api.attachments import AttachmentsController
 from web.api.conversations import ConversationsController
 from web.api.customers import CustomersController
+from web.api.faq import FaqController, FaqSuggestionsController, ReportsController
 from web.api.sms import SmsController
 from web.api.stream import SearchController
 from web.auth import provide_viewer
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             WebhookController,
             ConversationsController,
             CustomersController,
+            FaqController,
+            FaqSuggestionsController,
+            ReportsController,
             AttachmentsController,
             SearchController,
             SmsController,

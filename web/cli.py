@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     reset.add_argument("--agent", required=True)
     reset.add_argument("--json", action="store_true")
     reset.set_defaults(func=cmd_reset_token)
+    faq = sub.add_parser("faq", help="import or export the FAQ (CSV or YAML)")
+    faq_sub = faq.add_subparsers(dest="faq_command", required=True)
+    for name, text in (("import", "add or update entries from FILE"),
+                       ("export", "write every entry to FILE")):
+        action = faq_sub.add_parser(name, help=text)
+        action.add_argument("file", metavar="FILE", help="a .csv, .yaml or .yml file")
+        action.set_defaults(func=cmd_faq_import if name == "import" else cmd_faq_export)
     return parser
 
 
@@ -201,6 +208,31 @@ def cmd_reset_token(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps({"id": issued.id, "email": issued.email, "token": issued.token}))
     else:
         print(f"new API token for {issued.email}: {issued.token} (the old one no longer works)")
+    return 0
+
+
+def cmd_faq_import(settings: Settings, args: argparse.Namespace) -> int:
+    from inbox.faq import store, transfer
+
+    items = transfer.read_entries(args.file)
+    print(f"read {len(items)} entries from {args.file}")
+    created, updated = _with_db(settings, lambda db: store.import_entries(db, items))
+    print(f"imported {created + updated} FAQ entries ({created} new, {updated} updated)")
+    return 0
+
+
+def cmd_faq_export(settings: Settings, args: argparse.Namespace) -> int:
+    from inbox.faq import store, transfer
+    from inbox.faq.models import entry_object
+
+    async def read(db: Database) -> list[dict[str, Any]]:
+        async with db.read() as session:
+            return [entry_object(e) for e in await store.list_entries(session)]
+
+    transfer.file_format(args.file)  # refuse an unknown extension before reading anything
+    entries = _with_db(settings, read)
+    transfer.write_entries(args.file, entries)
+    print(f"exported {len(entries)} FAQ entries to {args.file}")
     return 0
 
 

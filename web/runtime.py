@@ -14,6 +14,7 @@ from connectors.base import ChannelInbox, Connector, registry
 from inbox.channel import OutboundMessage, PermanentDeliveryError, SendReceipt, Transport
 from inbox.db import Database
 from inbox.errors import NotFound
+from inbox.faq.bot import FaqBot
 from inbox.models import Inbox
 from inbox.outbox import Dispatcher
 from inbox.settings import Settings
@@ -39,6 +40,7 @@ class Runtime:
             backoff_seconds=settings.outbox_backoff_seconds,
         )
         self.dispatch = dispatch
+        self.bot = FaqBot(self.db)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._inboxes: dict[int, tuple[float, ChannelInbox]] = {}
@@ -61,6 +63,16 @@ class Runtime:
         if self.dispatch:
             self.start_task(self.dispatcher.run(self._stop))
             await start_mail_pollers(self, self._stop)
+            await self._start_bot()
+
+    async def _start_bot(self) -> None:
+        """The FAQ bot reacts to events where the outbox is dispatched."""
+        try:
+            await self.bot.prepare()
+        except Exception:  # e.g. a database not migrated yet: serve, without the bot
+            log.exception("the FAQ bot could not start")
+            return
+        self.start_task(self.bot.run(self._stop))
 
     async def stop(self) -> None:
         self._stop.set()

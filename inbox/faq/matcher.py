@@ -116,7 +116,9 @@ class Matcher:
         norm = 0.0
         for gram, count in char_grams(text).items():
             col = self.vocabulary.get(gram)
-            weight = (1 + math.log(count)) * (self.idf[col] if col is not None else self.unknown_idf)
+            weight = (1 + math.log(count)) * (
+                self.idf[col] if col is not None else self.unknown_idf
+            )
             norm += weight * weight
             if col is not None:
                 query[col] = weight
@@ -157,8 +159,9 @@ class Matcher:
         return matches
 
 
-def confidence(semantic: float, lexical: float, margin: float, weights: Sequence[float] = WEIGHTS
-               ) -> float:
+def confidence(
+    semantic: float, lexical: float, margin: float, weights: Sequence[float] = WEIGHTS
+) -> float:
     """The calibrated probability that the top entry is the right answer."""
     bias, w_semantic, w_lexical, w_margin = weights
     value = bias + w_semantic * semantic + w_lexical * lexical + w_margin * margin

@@ -80,7 +80,9 @@ def write_entries(path: str | Path, entries: list[dict[str, Any]]) -> None:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for e in entries:
-            writer.writerow([e["question"], "|".join(e["alternatives"]), e["answer"], e["language"]])
+            writer.writerow(
+                [e["question"], "|".join(e["alternatives"]), e["answer"], e["language"]]
+            )
         text = out.getvalue()
     else:
         keys = ("question", "alternatives", "answer", "answer_rich", "language", "tags", "enabled")
@@ -89,4 +91,7 @@ def write_entries(path: str | Path, entries: list[dict[str, Any]]) -> None:
             allow_unicode=True,
             sort_keys=False,
         )
-    Path(path).write_text(text, encoding="utf-8")
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Invalid(f"{path}: {exc.strerror or exc}") from exc
