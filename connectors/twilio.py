@@ -282,7 +282,8 @@ def delivery_update(fields: dict[str, str]) -> DeliveryUpdate | None:
 
 def describe_error(code: str | int | None, message: str | None = None, status: str = "") -> str:
     """Twilio's error code as the agent reads it: number and meaning."""
-    number = int(code) if isinstance(code, int) or (code or "").isdigit() else None
+    digits = "" if code is None else str(code)
+    number = int(digits) if digits.isdigit() else None
     if number is None:
         return f"Twilio reported the message {status or 'failed'}" + (
             f": {message}" if message else ""

@@ -88,7 +88,7 @@ async def sms_phone(session: AsyncSession, customer_id: int) -> str | None:
         )
     ).all()
     verified = [value for value, ok in rows if ok]
-    return (verified or [value for value, _ in rows] or [None])[0]
+    return verified[0] if verified else rows[0][0] if rows else None
 
 
 async def _opted_out(session: AsyncSession, customer_id: int, inbox_id: int) -> str | None:
