@@ -192,7 +192,8 @@ def main() -> None:
         r = evaluate(results, threshold)
         mark = "  <- default" if abs(threshold - DEFAULT_THRESHOLD) < 1e-9 else ""
         print(
-            f"  {threshold:.2f}      {r['precision']:6.1%}                {r['answered_in_scope']:6.1%}"
+            f"  {threshold:.2f}      {r['precision']:6.1%}"
+            f"                {r['answered_in_scope']:6.1%}"
             f"        {r['recall']:6.1%}  {r['out_of_scope_answered']:6.1%}{mark}"
         )
     print(f"top-1 accuracy on in-scope questions: {evaluate(results, 0)['top1_in_scope']:.1%}")
