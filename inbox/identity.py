@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import Connection, and_, or_, tuple_, update
+from sqlalchemy import Connection, and_, insert, or_, tuple_, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +20,8 @@ from inbox.models import Customer, Identity, MergeRecord, MergeSuggestion, Messa
 from inbox.search import index_customer
 
 KINDS = ("phone", "email", "telegram", "webchat", "external")
+CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+IDENTITY = Identity.__table__  # type: ignore[attr-defined]
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -131,25 +133,27 @@ async def resolve_customer(tx: Tx, claims: Sequence[IdentityClaim], name: str | 
 
 
 def known_customer(
-    conn: Connection, claims: Sequence[IdentityClaim], name: str | None
+    conn: Connection, dialect: str, claims: Sequence[IdentityClaim], name: str | None
 ) -> int | None:
-    """The customer the claims already resolve to with nothing to change, else None.
+    """The customer the claims resolve to without merging or suggesting anything, else None.
 
-    The common case on the hot path: a returning customer writes from identities we know. Any
-    claim that would link, upgrade, merge or suggest is left to `resolve_customer`.
+    The hot path: a returning customer writes from identities we know, or a new customer from
+    identities nobody has. Claims that would link, upgrade, merge or suggest are left to
+    `resolve_customer`.
     """
-    identity, customer = Identity.__table__, Customer.__table__  # type: ignore[attr-defined]
     rows = conn.execute(
         select(
-            identity.c.kind,
-            identity.c.value,
-            identity.c.customer_id,
-            identity.c.verified,
-            customer.c.name,
+            IDENTITY.c.kind,
+            IDENTITY.c.value,
+            IDENTITY.c.customer_id,
+            IDENTITY.c.verified,
+            CUSTOMER.c.name,
         )
-        .join(customer, customer.c.id == identity.c.customer_id)
-        .where(tuple_(identity.c.kind, identity.c.value).in_([(c.kind, c.value) for c in claims]))
+        .join(CUSTOMER, CUSTOMER.c.id == IDENTITY.c.customer_id)
+        .where(tuple_(IDENTITY.c.kind, IDENTITY.c.value).in_([(c.kind, c.value) for c in claims]))
     ).all()
+    if not rows:
+        return _create_customer(conn, dialect, claims, name)
     known = {(r.kind, r.value): r for r in rows}
     owners = set()
     for claim in claims:
@@ -162,6 +166,33 @@ def known_customer(
     return owners.pop() if len(owners) == 1 else None
 
 
+def _create_customer(
+    conn: Connection, dialect: str, claims: Sequence[IdentityClaim], name: str | None
+) -> int:
+    name, now = _clean_name(name), utcnow()
+    customer_id = int(
+        conn.execute(
+            insert(CUSTOMER).returning(CUSTOMER.c.id),
+            {"name": name, "attributes": {}, "merged_into_id": None, "created_at": now},
+        ).scalar_one()
+    )
+    conn.execute(
+        insert(IDENTITY),
+        [
+            {
+                "kind": c.kind,
+                "value": c.value,
+                "customer_id": customer_id,
+                "verified": c.verified,
+                "created_at": now,
+            }
+            for c in claims
+        ],
+    )
+    index_customer(conn, dialect, customer_id, [name or "", *(c.value for c in claims)], new=True)
+    return customer_id
+
+
 async def reindex_customer(tx: Tx, customer_id: int) -> None:
     """Refresh what the customer is findable by: name and identity values."""
     session = tx.session
@@ -171,7 +202,10 @@ async def reindex_customer(tx: Tx, customer_id: int) -> None:
         .scalars()
         .all()
     )
-    await index_customer(session, tx.dialect, customer_id, [name or "", *values])
+    parts = [name or "", *values]
+    await session.run_sync(
+        lambda sync: index_customer(sync.connection(), tx.dialect, customer_id, parts)
+    )
 
 
 async def _link(tx: Tx, customer_id: int, claim: IdentityClaim, row: Identity | None) -> bool:

@@ -70,9 +70,7 @@ async def ingest(
         raise InvalidInbound("a message needs at least one customer identity")
     window = timedelta(hours=settings.continuation_hours)
     try:
-        return await db.run_sync_write(
-            lambda tx: _store_known(tx, inbound, claims, window, cursor)
-        )
+        return await db.run_sync_write(lambda tx: _store_known(tx, inbound, claims, window, cursor))
     except _Unresolved:
         # Rare and involved (new customer, merges, suggestions): the ORM resolves the
         # customer, and the same statements store the message, in one transaction.
@@ -94,7 +92,7 @@ def _store_known(
     seen = _claim(tx, inbound)
     if seen is not None:
         return seen
-    customer_id = known_customer(tx.conn, claims, inbound.customer_name)
+    customer_id = known_customer(tx.conn, tx.dialect, claims, inbound.customer_name)
     if customer_id is None:
         raise _Unresolved
     stored = _store(tx, inbound, customer_id, window)

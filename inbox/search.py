@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, text
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 _RUN = re.compile(r"\w+", re.UNICODE)
 _MAX_QUERY_TERMS = 16
@@ -93,17 +92,16 @@ def index_message(conn: Connection, dialect: str, message_id: int, body: str) ->
     )
 
 
-async def index_customer(
-    session: AsyncSession, dialect: str, customer_id: int, parts: Sequence[str]
+def index_customer(
+    conn: Connection, dialect: str, customer_id: int, parts: Sequence[str], *, new: bool = False
 ) -> None:
     """Replace what a customer is findable by (name and identities)."""
     key = "rowid" if dialect == "sqlite" else "customer_id"
-    await session.execute(
-        text(f"DELETE FROM customer_search WHERE {key} = :id"), {"id": customer_id}
-    )
+    if not new:
+        conn.execute(text(f"DELETE FROM customer_search WHERE {key} = :id"), {"id": customer_id})
     terms = index_terms(" ".join(p for p in parts if p))
     if terms:
-        await session.execute(
+        conn.execute(
             text(f"INSERT INTO customer_search ({key}, body) VALUES (:id, :body)"),
             {"id": customer_id, "body": terms},
         )
