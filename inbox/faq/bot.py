@@ -26,7 +26,7 @@ from inbox.models import Author, Direction
 
 log = logging.getLogger(__name__)
 CURSOR = "bot_cursor"
-BATCH = 50
+BATCH = 200
 MAX_AGE = timedelta(hours=1)  # after an outage, stale questions go to agents, not the bot
 
 
@@ -62,7 +62,9 @@ class FaqBot:
             except Exception:
                 log.exception("FAQ bot step failed; trying again shortly")
                 handled = 0
-            if not handled:
+            if handled < BATCH:
+                # Caught up: wait a moment, so the cursor is written a few times a second
+                # at most instead of once per burst of messages.
                 try:
                     await asyncio.wait_for(stop.wait(), self.poll_seconds)
                 except TimeoutError:
@@ -81,7 +83,9 @@ class FaqBot:
                 return 0
             wanted = [e.payload for e in events if _from_customer(e)]
             snapshot = await self.kb.current(session) if wanted else None
-        candidates = await asyncio.to_thread(_match_all, snapshot, wanted)
+        if snapshot is None or not snapshot.entries:
+            wanted = []  # no knowledge base: nothing to be sure or unsure about
+        candidates = await asyncio.to_thread(_match_all, snapshot, wanted) if wanted else []
         last = events[-1].seq
         await self.db.run_write(lambda tx: self._apply(tx, cursor, last, candidates, snapshot))
         return len(events)
