@@ -6,14 +6,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, or_, text
+from sqlalchemy import Connection, or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from inbox.models import Event
+from inbox.models import Event, utcnow
+from inbox.statements import Prepared, prepared_insert
 
 # Any constant works; it only has to be the same in every process.
 EVENT_LOG_LOCK = 7_340_001
+_EVENT_LOG_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(:k)"))
+_INSERT_EVENT = prepared_insert(Event.__table__, returning="seq")  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -78,18 +81,18 @@ def append_events_sync(
     if dialect == "postgresql":
         # Sequence numbers must become visible in order, or a reader polling `since=` could
         # skip one that commits late; the lock makes appends (and so commits) take turns.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOG_LOCK})
-    rows = [
-        {"type": p.type, "payload": p.payload, "inbox_ids": encode_inbox_ids(p.inbox_ids)}
+        _EVENT_LOG_LOCK.rows(conn, k=EVENT_LOG_LOCK)
+    now = utcnow()
+    seqs = [
+        _INSERT_EVENT.scalar(
+            conn,
+            type=p.type,
+            payload=p.payload,
+            inbox_ids=encode_inbox_ids(p.inbox_ids),
+            created_at=now,
+        )
         for p in pending
     ]
-    table = Event.__table__  # type: ignore[attr-defined]
-    if len(rows) == 1:
-        seqs = [conn.execute(insert(table).returning(table.c.seq), rows[0]).scalar_one()]
-    else:
-        returning = insert(table).returning(table.c.seq, sort_by_parameter_order=True)
-        result = conn.execute(returning, rows)
-        seqs = [row[0] for row in result.all()]
     return [
         EventRecord(seq=seq, type=p.type, payload=p.payload, inbox_ids=p.inbox_ids)
         for seq, p in zip(seqs, pending, strict=True)

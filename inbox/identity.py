@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import Connection, and_, insert, or_, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, or_, tuple_, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,10 +18,19 @@ from inbox.errors import Conflict, NotFound
 from inbox.models import Conversation as Conv
 from inbox.models import Customer, Identity, MergeRecord, MergeSuggestion, Message, utcnow
 from inbox.search import index_customer
+from inbox.statements import Prepared, prepared_insert
 
 KINDS = ("phone", "email", "telegram", "webchat", "external")
 CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
 IDENTITY = Identity.__table__  # type: ignore[attr-defined]
+_IDENTITY_OWNER = Prepared(
+    select(IDENTITY.c.customer_id, IDENTITY.c.verified, CUSTOMER.c.name)
+    .join(CUSTOMER, CUSTOMER.c.id == IDENTITY.c.customer_id)
+    .where(IDENTITY.c.kind == bindparam("kind"), IDENTITY.c.value == bindparam("value")),
+    result_types=(None, IDENTITY.c.verified.type, None),
+)
+_INSERT_CUSTOMER = prepared_insert(CUSTOMER, returning="id")
+_INSERT_IDENTITY = prepared_insert(IDENTITY)
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -141,27 +150,19 @@ def known_customer(
     identities nobody has. Claims that would link, upgrade, merge or suggest are left to
     `resolve_customer`.
     """
-    rows = conn.execute(
-        select(
-            IDENTITY.c.kind,
-            IDENTITY.c.value,
-            IDENTITY.c.customer_id,
-            IDENTITY.c.verified,
-            CUSTOMER.c.name,
-        )
-        .join(CUSTOMER, CUSTOMER.c.id == IDENTITY.c.customer_id)
-        .where(tuple_(IDENTITY.c.kind, IDENTITY.c.value).in_([(c.kind, c.value) for c in claims]))
-    ).all()
-    if not rows:
+    # One indexed lookup per claim (messages carry one or two) keeps the statement prepared.
+    known = {
+        (c.kind, c.value): _IDENTITY_OWNER.one(conn, kind=c.kind, value=c.value) for c in claims
+    }
+    if not any(known.values()):
         return _create_customer(conn, dialect, claims, name)
-    known = {(r.kind, r.value): r for r in rows}
     owners = set()
     for claim in claims:
-        row = known.get((claim.kind, claim.value))
-        if row is None or (claim.verified and not row.verified):
+        row = known[(claim.kind, claim.value)]
+        if row is None or (claim.verified and not row[1]):
             return None
-        owners.add(row.customer_id)
-        if name and row.name is None:
+        owners.add(row[0])
+        if name and row[2] is None:
             return None
     return owners.pop() if len(owners) == 1 else None
 
@@ -171,24 +172,17 @@ def _create_customer(
 ) -> int:
     name, now = _clean_name(name), utcnow()
     customer_id = int(
-        conn.execute(
-            insert(CUSTOMER).returning(CUSTOMER.c.id),
-            {"name": name, "attributes": {}, "merged_into_id": None, "created_at": now},
-        ).scalar_one()
+        _INSERT_CUSTOMER.scalar(conn, name=name, attributes={}, merged_into_id=None, created_at=now)
     )
-    conn.execute(
-        insert(IDENTITY),
-        [
-            {
-                "kind": c.kind,
-                "value": c.value,
-                "customer_id": customer_id,
-                "verified": c.verified,
-                "created_at": now,
-            }
-            for c in claims
-        ],
-    )
+    for c in claims:
+        _INSERT_IDENTITY.rows(
+            conn,
+            kind=c.kind,
+            value=c.value,
+            customer_id=customer_id,
+            verified=c.verified,
+            created_at=now,
+        )
     index_customer(conn, dialect, customer_id, [name or "", *(c.value for c in claims)], new=True)
     return customer_id
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, bindparam, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.channel import IdentityClaim, InboundMessage, InvalidInbound
@@ -29,6 +30,7 @@ from inbox.models import (
 from inbox.objects import attachment_object, conversation_object, message_object
 from inbox.search import index_message
 from inbox.settings import Limits, Settings
+from inbox.statements import Prepared, prepared_insert
 from inbox.threading import CONVERSATION, MESSAGE, pick_conversation
 from inbox.writer import SyncTx
 
@@ -149,16 +151,37 @@ class _Stored:
     suggest_with: int | None = None  # the other customer of a thread this message replied to
 
 
+_ADVISORY_LOCK = Prepared(text("SELECT pg_advisory_xact_lock(:k)"))
+_SEEN = Prepared(
+    select(MESSAGE.c.id, MESSAGE.c.conversation_id, MESSAGE.c.customer_id).where(
+        MESSAGE.c.inbox_id == bindparam("inbox"), MESSAGE.c.external_id == bindparam("external")
+    )
+)
+_INSERT_MESSAGE = prepared_insert(MESSAGE, returning="id")
+_INSERT_ATTACHMENT = prepared_insert(ATTACHMENT, returning="id")
+_TOUCH = Prepared(
+    update(CONVERSATION)
+    .where(CONVERSATION.c.id == bindparam("conversation"))
+    .values(
+        last_message_at=bindparam("now"),
+        last_inbound_at=bindparam("now"),
+        status=bindparam("status"),
+        snoozed_until=bindparam("snoozed_until"),
+        resolved_at=bindparam("resolved_at"),
+    )
+)
+_INBOX_IDS = Prepared(
+    select(MESSAGE.c.inbox_id).distinct().where(MESSAGE.c.conversation_id == bindparam("conv"))
+)
+_INBOX_KIND = Prepared(select(INBOX.c.kind).where(INBOX.c.id == bindparam("inbox")))
+
+
 def _claim(tx: SyncTx, inbound: InboundMessage) -> IngestResult | None:
     """Take this external id's turn; the stored message if it is a replay."""
     if tx.dialect == "postgresql":
         # Concurrent deliveries of one message queue here; the second then sees the first.
-        tx.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(inbound)})
-    seen = tx.conn.execute(
-        select(MESSAGE.c.id, MESSAGE.c.conversation_id, MESSAGE.c.customer_id).where(
-            MESSAGE.c.inbox_id == inbound.inbox_id, MESSAGE.c.external_id == inbound.external_id
-        )
-    ).first()
+        _ADVISORY_LOCK.rows(tx.conn, k=_lock_key(inbound))
+    seen = _SEEN.one(tx.conn, inbox=inbound.inbox_id, external=inbound.external_id)
     return None if seen is None else IngestResult(seen[0], seen[1], seen[2], duplicate=True)
 
 
@@ -167,7 +190,7 @@ def _store(tx: SyncTx, inbound: InboundMessage, customer_id: int, window: timede
     channel = inbound.channel or _inbox_kind(conn, inbound.inbox_id)
     if tx.dialect == "postgresql":
         # One customer's simultaneous messages must agree on one conversation.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CUSTOMER_LOCK + customer_id})
+        _ADVISORY_LOCK.rows(conn, k=CUSTOMER_LOCK + customer_id)
     now = utcnow()
     thread = pick_conversation(conn, inbound, customer_id, now, window)
     message = _insert_message(conn, inbound, thread.conversation, customer_id, channel, now)
@@ -197,29 +220,30 @@ def _insert_message(
     channel: str,
     now: datetime,
 ) -> Message:
-    message = Message(
-        conversation_id=conversation.id or 0,
-        customer_id=customer_id,
-        inbox_id=inbound.inbox_id,
-        channel=channel,
-        direction=Direction.inbound,
-        author=Author.customer,
-        agent_id=None,
-        text=inbound.text,
-        stripped_text=inbound.stripped_text if inbound.stripped_text is not None else inbound.text,
-        html=inbound.html,
-        subject=inbound.subject,
-        external_id=inbound.external_id,
-        status=Delivery.received,
-        error=None,
-        private=False,
-        meta=inbound.meta,
-        created_at=_sent_at(inbound.sent_at, now),
-        received_at=now,
-    )
-    values = message.model_dump(exclude={"id"})
-    message.id = conn.execute(insert(MESSAGE).returning(MESSAGE.c.id), values).scalar_one()
-    return message
+    values: dict[str, Any] = {
+        "conversation_id": conversation.id or 0,
+        "customer_id": customer_id,
+        "inbox_id": inbound.inbox_id,
+        "channel": channel,
+        "direction": Direction.inbound,
+        "author": Author.customer,
+        "agent_id": None,
+        "text": inbound.text,
+        "stripped_text": inbound.stripped_text
+        if inbound.stripped_text is not None
+        else inbound.text,
+        "html": inbound.html,
+        "subject": inbound.subject,
+        "external_id": inbound.external_id,
+        "status": Delivery.received,
+        "error": None,
+        "private": False,
+        "meta": inbound.meta,
+        "created_at": _sent_at(inbound.sent_at, now),
+        "received_at": now,
+    }
+    values["id"] = _INSERT_MESSAGE.scalar(conn, **values)
+    return Message(**values)
 
 
 def _touch(conn: Connection, conversation: Conversation, now: datetime) -> None:
@@ -230,16 +254,13 @@ def _touch(conn: Connection, conversation: Conversation, now: datetime) -> None:
         conversation.status = Status.open
         conversation.snoozed_until = None
         conversation.resolved_at = None
-    conn.execute(
-        update(CONVERSATION)
-        .where(CONVERSATION.c.id == conversation.id)
-        .values(
-            last_message_at=now,
-            last_inbound_at=now,
-            status=conversation.status,
-            snoozed_until=conversation.snoozed_until,
-            resolved_at=conversation.resolved_at,
-        )
+    _TOUCH.rows(
+        conn,
+        conversation=conversation.id,
+        now=now,
+        status=conversation.status,
+        snoozed_until=conversation.snoozed_until,
+        resolved_at=conversation.resolved_at,
     )
 
 
@@ -255,9 +276,7 @@ def _store_attachments(
             size=len(item.data),
             data=item.data,
         )
-        attachment.id = conn.execute(
-            insert(ATTACHMENT).returning(ATTACHMENT.c.id), attachment.model_dump(exclude={"id"})
-        ).scalar_one()
+        attachment.id = _INSERT_ATTACHMENT.scalar(conn, **attachment.model_dump(exclude={"id"}))
         stored.append(attachment)
     return [attachment_object(a) for a in stored]
 
@@ -272,10 +291,7 @@ def safe_filename(name: str) -> str:
 
 def inbox_ids_of(conn: Connection, conversation_id: int) -> set[int]:
     """Inboxes with messages in the conversation: whose agents may hear about it."""
-    rows = conn.execute(
-        select(MESSAGE.c.inbox_id).distinct().where(MESSAGE.c.conversation_id == conversation_id)
-    )
-    return {r[0] for r in rows}
+    return {row[0] for row in _INBOX_IDS.rows(conn, conv=conversation_id)}
 
 
 async def conversation_inbox_ids(session: AsyncSession, conversation_id: int) -> set[int]:
@@ -284,7 +300,7 @@ async def conversation_inbox_ids(session: AsyncSession, conversation_id: int) ->
 
 
 def _inbox_kind(conn: Connection, inbox_id: int) -> str:
-    kind = conn.execute(select(INBOX.c.kind).where(INBOX.c.id == inbox_id)).scalar()
+    kind = _INBOX_KIND.scalar(conn, inbox=inbox_id)
     if kind is None:
         raise NotFound(f"inbox {inbox_id} not found")
     return str(kind)

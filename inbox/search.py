@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, text
 
+from inbox.statements import Prepared
+
 _RUN = re.compile(r"\w+", re.UNICODE)
 _MAX_QUERY_TERMS = 16
 
@@ -79,32 +81,40 @@ def tsquery(groups: Sequence[tuple[bool, list[str]]]) -> str:
     return " & ".join(parts)
 
 
+# SQLite's FTS5 tables key on rowid; PostgreSQL's search tables have an id column.
+_INDEX_MESSAGE = {
+    "sqlite": Prepared(text("INSERT INTO message_search (rowid, body) VALUES (:id, :body)")),
+    "postgresql": Prepared(
+        text("INSERT INTO message_search (message_id, body) VALUES (:id, :body)")
+    ),
+}
+_INDEX_CUSTOMER = {
+    dialect: (
+        Prepared(text(f"DELETE FROM customer_search WHERE {key} = :id")),
+        Prepared(text(f"INSERT INTO customer_search ({key}, body) VALUES (:id, :body)")),
+    )
+    for dialect, key in (("sqlite", "rowid"), ("postgresql", "customer_id"))
+}
+
+
 def index_message(conn: Connection, dialect: str, message_id: int, body: str) -> None:
     """Make a message findable (same transaction as the message)."""
     terms = index_terms(body)
     if not terms:
         return
-    conn.execute(
-        text("INSERT INTO message_search (rowid, body) VALUES (:id, :body)")
-        if dialect == "sqlite"
-        else text("INSERT INTO message_search (message_id, body) VALUES (:id, :body)"),
-        {"id": message_id, "body": terms},
-    )
+    _INDEX_MESSAGE[dialect].rows(conn, id=message_id, body=terms)
 
 
 def index_customer(
     conn: Connection, dialect: str, customer_id: int, parts: Sequence[str], *, new: bool = False
 ) -> None:
     """Replace what a customer is findable by (name and identities)."""
-    key = "rowid" if dialect == "sqlite" else "customer_id"
+    unindex, index = _INDEX_CUSTOMER[dialect]
     if not new:
-        conn.execute(text(f"DELETE FROM customer_search WHERE {key} = :id"), {"id": customer_id})
+        unindex.rows(conn, id=customer_id)
     terms = index_terms(" ".join(p for p in parts if p))
     if terms:
-        conn.execute(
-            text(f"INSERT INTO customer_search ({key}, body) VALUES (:id, :body)"),
-            {"id": customer_id, "body": terms},
-        )
+        index.rows(conn, id=customer_id, body=terms)
 
 
 def match_clause(dialect: str, table: str, key: str) -> tuple[str, str]:

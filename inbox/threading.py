@@ -5,13 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, select
 
 from inbox.channel import InboundMessage
 from inbox.models import Conversation, Message, Status
+from inbox.statements import Prepared, prepared_insert
 
 CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
 MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_COLUMNS = [c.name for c in CONVERSATION.columns]
+_RECENT = Prepared(
+    select(CONVERSATION)
+    .where(
+        CONVERSATION.c.customer_id == bindparam("customer"),
+        CONVERSATION.c.status != bindparam("resolved"),
+        CONVERSATION.c.last_message_at >= bindparam("since"),
+    )
+    .order_by(CONVERSATION.c.last_message_at.desc())
+    .limit(1),
+    result_types=tuple(c.type for c in CONVERSATION.columns),
+)
+_INSERT = prepared_insert(CONVERSATION, returning="id")
 
 
 @dataclass
@@ -34,18 +48,9 @@ def pick_conversation(
     if replied is not None:
         conversation, owner = replied
         return Thread(conversation, created=False, via="reply", referenced_customer_id=owner)
-    recent = conn.execute(
-        select(CONVERSATION)
-        .where(
-            CONVERSATION.c.customer_id == customer_id,
-            CONVERSATION.c.status != Status.resolved,
-            CONVERSATION.c.last_message_at >= now - window,
-        )
-        .order_by(CONVERSATION.c.last_message_at.desc())
-        .limit(1)
-    ).first()
+    recent = _RECENT.one(conn, customer=customer_id, resolved=Status.resolved, since=now - window)
     if recent is not None:
-        conversation = Conversation(**recent._mapping)
+        conversation = Conversation(**dict(zip(_COLUMNS, recent, strict=True)))
         return Thread(conversation, created=False, via="continuation")
     conversation = Conversation(
         customer_id=customer_id,
@@ -60,10 +65,7 @@ def pick_conversation(
         first_response_at=None,
         resolved_at=None,
     )
-    values = conversation.model_dump(exclude={"id"})
-    conversation.id = conn.execute(
-        insert(CONVERSATION).returning(CONVERSATION.c.id), values
-    ).scalar_one()
+    conversation.id = _INSERT.scalar(conn, **conversation.model_dump(exclude={"id"}))
     return Thread(conversation, created=True, via="new")
 
 
