@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from inbox.db import Database
 from inbox.settings import Settings
 from web import migrate
-from web.app import create_app
+from web.app import create_app, server_options
 
 BASE_PG_URL = os.environ.get("INBOX_TEST_DATABASE_URL")
 # Each run works in its own database beside the given one, so runs started at the same time
@@ -38,7 +38,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def _schema(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> str:
     """Migrate once per run: a template SQLite file, or a fresh PostgreSQL schema."""
     if PG_URL:
-
         asyncio.run(_pg_database("CREATE"))
         request.addfinalizer(lambda: asyncio.run(_pg_database("DROP")))
         migrate.upgrade(PG_URL)
@@ -112,9 +111,7 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            self.app, log_level="warning", ws="websockets-sansio", lifespan="on"
-        )
+        config = uvicorn.Config(self.app, **server_options(), lifespan="on")
         self.server = uvicorn.Server(config)
         self.task: asyncio.Task[None] | None = None
 

@@ -52,6 +52,13 @@ async def health(runtime: NamedDependency[Runtime]) -> dict[str, str]:
     return {"status": "ok"}
 
 
+def server_options() -> dict[str, Any]:
+    """uvicorn settings the app is built for: frame-writing websockets, no per-socket deflate."""
+    from web.sockets import FrameWritingProtocol
+
+    return {"ws": FrameWritingProtocol, "ws_per_message_deflate": False, "log_level": "warning"}
+
+
 def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Litestar:
     """Build the app; tests pass their own settings."""
     settings = settings or Settings.from_env()

@@ -1,9 +1,17 @@
-"""The event bus: committed events go out on a Litestar channels backend (memory or Redis)."""
+"""The event bus: committed events go out on a Litestar channels backend (memory or Redis).
+
+Each event crosses the bus as a short routing header and the websocket frame, already JSON:
+the fan-out routes on the header and writes the frame bytes to every socket as they are, so
+an event is encoded once per process however many agents listen.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
@@ -23,15 +31,36 @@ def make_backend(redis_url: str | None) -> ChannelsBackend:
     return RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url), key_prefix="INBOX")
 
 
-def encode(event: EventRecord) -> bytes:
-    return json.dumps(
-        {**event.frame(), "inbox_ids": sorted(event.inbox_ids)}, separators=(",", ":")
-    ).encode()
+@dataclass(frozen=True)
+class BusEvent:
+    """An event as the bus delivers it: routing fields and the encoded frame."""
+
+    seq: int
+    type: str
+    inbox_ids: frozenset[int]
+    frame: bytes  # {"seq", "type", "payload"} as UTF-8 JSON
+
+    @cached_property
+    def payload(self) -> dict[str, Any]:
+        return dict(json.loads(self.frame)["payload"])
 
 
-def decode(raw: bytes | str) -> EventRecord:
-    data = json.loads(raw)
-    return EventRecord(data["seq"], data["type"], data["payload"], frozenset(data["inbox_ids"]))
+def frame_json(record: EventRecord) -> bytes:
+    """The websocket frame of an event (also what `GET /events` items look like)."""
+    return json.dumps(record.frame(), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def encode(record: EventRecord) -> bytes:
+    inboxes = ",".join(str(i) for i in sorted(record.inbox_ids))
+    return f"{record.seq}\t{record.type}\t{inboxes}\n".encode() + frame_json(record)
+
+
+def decode(raw: bytes | str) -> BusEvent:
+    data = raw.encode() if isinstance(raw, str) else raw
+    header, _, frame = data.partition(b"\n")
+    seq, type_, inboxes = header.decode().split("\t")
+    ids = frozenset(int(i) for i in inboxes.split(",") if i)
+    return BusEvent(int(seq), type_, ids, frame)
 
 
 class BusPublisher:
@@ -45,7 +74,7 @@ class BusPublisher:
             await self.backend.publish(encode(event), [CHANNEL])
 
 
-async def subscribe(backend: ChannelsBackend) -> AsyncIterator[EventRecord]:
+async def subscribe(backend: ChannelsBackend) -> AsyncIterator[BusEvent]:
     """Every event published on the bus, in this process, once."""
     await backend.subscribe([CHANNEL])
     async for _channel, raw in backend.stream_events():

@@ -77,8 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     reset.set_defaults(func=cmd_reset_token)
     faq = sub.add_parser("faq", help="import or export the FAQ (CSV or YAML)")
     faq_sub = faq.add_subparsers(dest="faq_command", required=True)
-    for name, text in (("import", "add or update entries from FILE"),
-                       ("export", "write every entry to FILE")):
+    for name, text in (
+        ("import", "add or update entries from FILE"),
+        ("export", "write every entry to FILE"),
+    ):
         action = faq_sub.add_parser(name, help=text)
         action.add_argument("file", metavar="FILE", help="a .csv, .yaml or .yml file")
         action.set_defaults(func=cmd_faq_import if name == "import" else cmd_faq_export)
@@ -105,13 +107,13 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from web.app import create_app
+    from web.app import create_app, server_options
 
     if settings.database_url.startswith("sqlite"):
         migrate.upgrade(settings.database_url)  # the embedded mode needs no separate step
     app = create_app(settings, dispatch=not args.no_worker)
     print(f"inbox: serving on http://{args.host}:{args.port} (public URL {settings.public_url})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws="websockets-sansio")
+    uvicorn.run(app, **server_options(), host=args.host, port=args.port)
     return 0
 
 

@@ -1,9 +1,13 @@
-"""The agent websocket: one fan-out task per process encodes each event once for every socket."""
+"""The agent websocket: one fan-out task per process writes each event's frame to every socket.
+
+Frames are written straight to the sockets' transports (see `web.sockets`) and coalesced per
+loop turn: events committed together reach a socket in one write. Under a server without that
+protocol the same fan-out falls back to a queue and an ASGI send per frame.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -14,10 +18,11 @@ from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
 from inbox.access import Viewer
-from inbox.events import EventRecord, events_since, visible_to
+from inbox.events import events_since
 from web.auth import viewer_from_token
-from web.bus import subscribe
+from web.bus import BusEvent, frame_json, subscribe
 from web.runtime import Runtime
+from web.sockets import EXTENSION, FrameWriter, text_frame
 from web.ui.session import viewer_from_session
 
 log = logging.getLogger(__name__)
@@ -27,49 +32,92 @@ REPLAY_BATCH = 500
 
 @dataclass(eq=False)
 class Listener:
-    """One agent socket: what it may see and the frames waiting to be written."""
+    """One agent socket: what it may see, and where its frames go."""
 
     viewer: Viewer
-    queue: asyncio.Queue[tuple[int, str] | None] = field(
-        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
-    )
+    writer: FrameWriter | None
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    # While the socket replays `since=`, live frames wait here with their seq.
+    backlog: list[tuple[int, bytes]] | None = field(default_factory=list)
+    pending: list[bytes] = field(default_factory=list)
+    queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+
+    def close(self) -> None:
+        self.closed.set()
 
 
 class Fanout:
-    """Receives each bus event once and hands its encoded frame to every allowed socket."""
+    """Receives each bus event once and hands its frame to every socket allowed to see it."""
 
     def __init__(self) -> None:
         self.listeners: set[Listener] = set()
+        self._dirty: list[Listener] = []
+        self._flush_scheduled = False
 
     async def run(self, runtime: Runtime) -> None:
         async for event in subscribe(runtime.backend):
             self.deliver(event)
 
-    def deliver(self, event: EventRecord) -> None:
-        frame: str | None = None
-        for listener in list(self.listeners):
-            if (
-                event.type == "agent.revoked"
-                and event.payload.get("agent_id") == listener.viewer.agent_id
+    def deliver(self, event: BusEvent) -> None:
+        ws_frame: bytes | None = None
+        for listener in self.listeners:
+            if listener.closed.is_set():
+                continue
+            if event.type == "agent.revoked" and event.payload.get("agent_id") == (
+                listener.viewer.agent_id
             ):
-                _close(listener)
+                listener.close()
                 continue
-            if not visible_to(event, listener.viewer.scope):
+            if not visible_to_listener(event, listener):
                 continue
-            if frame is None:
-                frame = json.dumps(event.frame(), separators=(",", ":"), ensure_ascii=False)
+            if listener.writer is None:
+                self._hand(listener, event.seq, event.frame, event.frame)
+                continue
+            if ws_frame is None:
+                ws_frame = text_frame(event.frame)  # once for every socket
+            self._hand(listener, event.seq, event.frame, ws_frame)
+
+    def _hand(self, listener: Listener, seq: int, payload: bytes, frame: bytes) -> None:
+        if listener.backlog is not None:
+            listener.backlog.append((seq, payload))
+        elif listener.writer is None:
             try:
-                listener.queue.put_nowait((event.seq, frame))
+                listener.queue.put_nowait(payload)
             except asyncio.QueueFull:
-                # Too slow to keep up: close; the client reconnects with since= and catches up.
-                _close(listener)
+                listener.close()  # too slow: the client reconnects with since= and catches up
+        else:
+            if not listener.pending:
+                self._dirty.append(listener)
+            listener.pending.append(frame)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for listener in dirty:
+            frames, listener.pending = listener.pending, []
+            writer = listener.writer
+            if (
+                writer is not None
+                and not listener.closed.is_set()
+                and not writer.write(b"".join(frames))
+            ):
+                listener.close()
+
+    def go_live(self, listener: Listener, last: int) -> None:
+        """Replay is done: send what arrived meanwhile (past `last`), then write directly."""
+        backlog, listener.backlog = listener.backlog or [], None
+        for seq, payload in backlog:
+            if seq > last:
+                frame = text_frame(payload) if listener.writer else payload
+                self._hand(listener, seq, payload, frame)
 
 
-def _close(listener: Listener) -> None:
-    with suppress(asyncio.QueueFull):
-        while not listener.queue.empty():
-            listener.queue.get_nowait()
-        listener.queue.put_nowait(None)
+def visible_to_listener(event: BusEvent, listener: Listener) -> bool:
+    scope = listener.viewer.scope
+    return scope is None or not event.inbox_ids.isdisjoint(scope)
 
 
 @websocket("/ws")
@@ -86,15 +134,24 @@ async def agent_socket(socket: WebSocket[Any, Any, Any], runtime: NamedDependenc
     since = int(raw_since) if raw_since and raw_since.isdigit() else None
     await socket.accept()
     fanout: Fanout = socket.app.state.fanout
-    listener = Listener(viewer)
+    extension = socket.scope.get("extensions", {}).get(EXTENSION) or {}
+    listener = Listener(viewer, extension.get("writer"))
     # Listen before replaying, so nothing published during the replay is lost.
     fanout.listeners.add(listener)
+    receiver = asyncio.ensure_future(_drain_incoming(socket))
     try:
         last = await _replay(socket, runtime, viewer, since)
-        await _pump(socket, listener, last)
+        fanout.go_live(listener, last)
+        if listener.writer is None:
+            await _pump(socket, listener, receiver)
+        else:
+            await _wait_for_end(listener, receiver)
+        if listener.closed.is_set() and not receiver.done():
+            await socket.close(code=4000, reason="reconnect")
     except (WebSocketDisconnect, ConnectionError):
         pass
     finally:
+        receiver.cancel()
         fanout.listeners.discard(listener)
 
 
@@ -108,36 +165,41 @@ async def _replay(
         async with runtime.db.read() as session:
             batch = await events_since(session, last, viewer.scope, REPLAY_BATCH)
         for record in batch:
-            await socket.send_text(
-                json.dumps(record.frame(), separators=(",", ":"), ensure_ascii=False)
-            )
+            await socket.send_text(frame_json(record).decode())
             last = record.seq
         if len(batch) < REPLAY_BATCH:
             break
     return last
 
 
-async def _pump(socket: WebSocket[Any, Any, Any], listener: Listener, last: int) -> None:
-    receiver = asyncio.ensure_future(_drain_incoming(socket))
+async def _wait_for_end(listener: Listener, receiver: asyncio.Future[None]) -> None:
+    closing = asyncio.ensure_future(listener.closed.wait())
     try:
-        while True:
+        await asyncio.wait({closing, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        closing.cancel()
+
+
+async def _pump(
+    socket: WebSocket[Any, Any, Any], listener: Listener, receiver: asyncio.Future[None]
+) -> None:
+    """The fallback: one ASGI send per frame."""
+    closing = asyncio.ensure_future(listener.closed.wait())
+    try:
+        while not receiver.done() and not listener.closed.is_set():
             getter = asyncio.ensure_future(listener.queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if receiver in done:
+            done, _ = await asyncio.wait(
+                {getter, receiver, closing}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if getter not in done:
                 getter.cancel()
                 return
-            item = getter.result()
-            if item is None:
-                await socket.close(code=4000, reason="reconnect")
-                return
-            seq, frame = item
-            if seq > last:  # replay may already have sent it
-                await socket.send_text(frame)
-                last = seq
+            await socket.send_text(getter.result().decode())
     finally:
-        receiver.cancel()
+        closing.cancel()
 
 
 async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
-    while True:
-        await socket.receive_data(mode="text")
+    with suppress(WebSocketDisconnect):
+        while True:
+            await socket.receive_data(mode="text")
