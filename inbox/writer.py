@@ -12,8 +12,9 @@ statements against a `Connection` instead and runs
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -23,7 +24,9 @@ from sqlalchemy.engine import Engine
 from inbox.events import EventRecord, PendingEvent, append_events_sync
 
 T = TypeVar("T")
-BATCH = 64
+log = logging.getLogger(__name__)
+GROUP_SECONDS = 0.008  # a group commits and yields to the loop after this long
+CHECKPOINT_SECONDS = 1.0
 
 
 @dataclass
@@ -58,15 +61,23 @@ def run_in_tx(conn: Connection, dialect: str, work: SyncWork[T]) -> tuple[T, Syn
 
 
 class SqliteWriter:
-    """One thread owns the write connection; concurrent callers share its transactions."""
+    """Owns SQLite's write connection; concurrent callers share its transactions.
+
+    The statements run on the event loop itself. In WAL mode with synchronous=NORMAL a commit
+    only appends to the log in the page cache, microseconds, while a writer thread would
+    trade the GIL with the loop on every statement and wait out the switch interval each time
+    the loop is busy (the convoy that made ingest slow under load). What can take long, the
+    checkpoint's fsync, is taken off the commit and done in a thread every second instead.
+    """
 
     def __init__(self, url: str, lock: asyncio.Lock, pragmas: Callable[[Any, Any], None]) -> None:
         self.engine = _sync_engine(url, pragmas)
         self.lock = lock
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="inbox-writer")
+        self._conn: Connection | None = None
         self._jobs: list[_Job[Any]] = []
         self._draining = False
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._checkpoints: asyncio.Task[None] | None = None
 
     async def submit(self, work: SyncWork[T]) -> tuple[T, SyncTx]:
         """Run `work` in the next group transaction; returns once it is committed."""
@@ -74,46 +85,78 @@ class SqliteWriter:
         job: _Job[T] = _Job(work, loop.create_future())
         self._jobs.append(job)
         if not self._draining:
+            # Started on the next loop turn, so requests arriving meanwhile join the group.
             self._draining = True
-            self._task = loop.create_task(self._drain())
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if self._checkpoints is None:
+            self._checkpoints = loop.create_task(self._checkpoint_every(CHECKPOINT_SECONDS))
         return await job.future
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self._jobs:
-                batch, self._jobs = self._jobs[:BATCH], self._jobs[BATCH:]
-                try:
-                    # The ORM's writes take the same turn, so the two never wait on the file lock.
-                    async with self.lock:
-                        outcomes = await loop.run_in_executor(self._executor, self._run, batch)
-                except BaseException as exc:  # the commit itself failed: nothing was stored
-                    outcomes = [exc] * len(batch)
-                for job, outcome in zip(batch, outcomes, strict=True):
+                # The ORM's writes take the same turn, so the two never wait on the file lock.
+                async with self.lock:
+                    done = self._run_group()
+                for job, outcome in done:
                     if job.future.done():
                         continue
                     if isinstance(outcome, BaseException):
                         job.future.set_exception(outcome)
                     else:
                         job.future.set_result(outcome)
+                await asyncio.sleep(0)  # let the loop serve sockets between groups
         finally:
             self._draining = False
 
-    def _run(self, batch: list[_Job[Any]]) -> list[Any]:
-        outcomes: list[Any] = []
-        with self.engine.connect() as conn, conn.begin():
-            for job in batch:
-                savepoint = conn.begin_nested()
-                try:
-                    outcomes.append(run_in_tx(conn, "sqlite", job.work))
-                    savepoint.commit()
-                except Exception as exc:
-                    savepoint.rollback()
-                    outcomes.append(exc)
-        return outcomes
+    def _run_group(self) -> list[tuple[_Job[Any], Any]]:
+        """One transaction over queued jobs, each in a savepoint, for at most GROUP_SECONDS."""
+        conn = self._connection()
+        deadline = time.monotonic() + GROUP_SECONDS
+        done: list[tuple[_Job[Any], Any]] = []
+        try:
+            with conn.begin():
+                while self._jobs and time.monotonic() < deadline:
+                    job = self._jobs.pop(0)
+                    savepoint = conn.begin_nested()
+                    try:
+                        done.append((job, run_in_tx(conn, "sqlite", job.work)))
+                        savepoint.commit()
+                    except Exception as exc:
+                        savepoint.rollback()
+                        done.append((job, exc))
+        except Exception as exc:  # the commit itself failed: nothing of the group was stored
+            return [(job, exc) for job, _ in done]
+        return done
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    async def _checkpoint_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await asyncio.to_thread(self._checkpoint)
+            except Exception:
+                log.warning("WAL checkpoint failed; trying again later", exc_info=True)
+
+    def _checkpoint(self) -> None:
+        # A raw connection: outside any transaction, as a checkpoint must be.
+        raw = self.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            raw.close()
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+        if self._conn is not None:
+            self._conn.close()
         self.engine.dispose()
 
 
@@ -126,6 +169,8 @@ def _sync_engine(url: str, pragmas: Callable[[Any, Any], None]) -> Engine:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, record: Any) -> None:
         pragmas(dbapi_connection, record)
+        # Commits never checkpoint (an fsync) on the loop; _checkpoint_every does it aside.
+        dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
         # The stdlib driver's own transaction handling breaks savepoints; SQLAlchemy's
         # documented remedy is to turn it off and emit BEGIN ourselves.
         dbapi_connection.isolation_level = None
