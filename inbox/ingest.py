@@ -30,7 +30,7 @@ from inbox.models import (
 from inbox.objects import attachment_object, conversation_object, message_object
 from inbox.search import index_message
 from inbox.settings import Limits, Settings
-from inbox.statements import Prepared, prepared_insert
+from inbox.statements import Prepared, prepared_insert, row_record
 from inbox.threading import CONVERSATION, MESSAGE, pick_conversation
 from inbox.writer import SyncTx
 
@@ -243,7 +243,7 @@ def _insert_message(
         "received_at": now,
     }
     values["id"] = _INSERT_MESSAGE.scalar(conn, **values)
-    return Message(**values)
+    return row_record(Message, values)
 
 
 def _touch(conn: Connection, conversation: Conversation, now: datetime) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
+
+M = TypeVar("M")
 
 
 class Prepared:
@@ -86,3 +89,13 @@ def prepared_insert(table: Table, returning: str | None = None) -> Prepared:
     if returning:
         statement = statement.returning(table.c[returning])  # type: ignore[assignment]
     return Prepared(statement)
+
+
+def row_record(model: type[M], values: dict[str, Any] | None = None, **more: Any) -> M:
+    """A plain record with a table model's attributes, typed as the model.
+
+    Building a SQLModel instance costs a fifth of a millisecond of instrumentation; the hot
+    path only reads and sets attributes on what it wrote with plain statements, so a
+    namespace does. Never hand one to an ORM session.
+    """
+    return cast(M, SimpleNamespace(**(values or {}), **more))

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from inbox.channel import InboundMessage
 from inbox.models import Conversation, Message, Status
-from inbox.statements import Prepared, prepared_insert
+from inbox.statements import Prepared, prepared_insert, row_record
 
 CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
 MESSAGE = Message.__table__  # type: ignore[attr-defined]
@@ -50,9 +50,11 @@ def pick_conversation(
         return Thread(conversation, created=False, via="reply", referenced_customer_id=owner)
     recent = _RECENT.one(conn, customer=customer_id, resolved=Status.resolved, since=now - window)
     if recent is not None:
-        conversation = Conversation(**dict(zip(_COLUMNS, recent, strict=True)))
+        conversation = row_record(Conversation, dict(zip(_COLUMNS, recent, strict=True)))
         return Thread(conversation, created=False, via="continuation")
-    conversation = Conversation(
+    conversation = row_record(
+        Conversation,
+        id=None,
         customer_id=customer_id,
         inbox_id=inbound.inbox_id,
         status=Status.open,
@@ -65,7 +67,8 @@ def pick_conversation(
         first_response_at=None,
         resolved_at=None,
     )
-    conversation.id = _INSERT.scalar(conn, **conversation.model_dump(exclude={"id"}))
+    values = {k: v for k, v in vars(conversation).items() if k != "id"}
+    conversation.id = _INSERT.scalar(conn, **values)
     return Thread(conversation, created=True, via="new")
 
 

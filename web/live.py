@@ -28,6 +28,7 @@ from web.ui.session import viewer_from_session
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 1000
 REPLAY_BATCH = 500
+COALESCE_SECONDS = 0.004
 
 
 @dataclass(eq=False)
@@ -91,7 +92,8 @@ class Fanout:
             listener.pending.append(frame)
             if not self._flush_scheduled:
                 self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush)
+                # Events of the next few ms ride along: one write per socket, not per event.
+                asyncio.get_running_loop().call_later(COALESCE_SECONDS, self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
