@@ -40,11 +40,19 @@ class Listener:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     # While the socket replays `since=`, live frames wait here with their seq.
     backlog: list[tuple[int, bytes]] | None = field(default_factory=list)
-    pending: list[bytes] = field(default_factory=list)
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
 
     def close(self) -> None:
         self.closed.set()
+
+
+@dataclass(eq=False)
+class _Group:
+    """Live sockets that see the same inboxes: an event is checked and joined once for all."""
+
+    scope: frozenset[int] | None
+    members: set[Listener] = field(default_factory=set)
+    pending: list[bytes] = field(default_factory=list)
 
 
 class Fanout:
@@ -52,73 +60,90 @@ class Fanout:
 
     def __init__(self) -> None:
         self.listeners: set[Listener] = set()
-        self._dirty: list[Listener] = []
+        self._groups: dict[frozenset[int] | None, _Group] = {}
+        self._single: set[Listener] = set()  # replaying, or without a FrameWriter
+        self._dirty: list[_Group] = []
         self._flush_scheduled = False
+
+    def add(self, listener: Listener) -> None:
+        self.listeners.add(listener)
+        self._single.add(listener)
+
+    def remove(self, listener: Listener) -> None:
+        self.listeners.discard(listener)
+        self._single.discard(listener)
+        group = self._groups.get(listener.viewer.scope)
+        if group is not None:
+            group.members.discard(listener)
 
     async def run(self, runtime: Runtime) -> None:
         async for event in subscribe(runtime.backend):
             self.deliver(event)
 
     def deliver(self, event: BusEvent) -> None:
+        if event.type == "agent.revoked":
+            for listener in self.listeners:
+                if event.payload.get("agent_id") == listener.viewer.agent_id:
+                    listener.close()
         ws_frame: bytes | None = None
-        for listener in self.listeners:
-            if listener.closed.is_set():
-                continue
-            if event.type == "agent.revoked" and event.payload.get("agent_id") == (
-                listener.viewer.agent_id
-            ):
-                listener.close()
-                continue
-            if not visible_to_listener(event, listener):
-                continue
-            if listener.writer is None:
-                self._hand(listener, event.seq, event.frame, event.frame)
-                continue
-            if ws_frame is None:
-                ws_frame = text_frame(event.frame)  # once for every socket
-            self._hand(listener, event.seq, event.frame, ws_frame)
+        for group in self._groups.values():
+            if group.members and _visible(event, group.scope):
+                if ws_frame is None:
+                    ws_frame = text_frame(event.frame)  # once for every socket
+                if not group.pending:
+                    self._dirty.append(group)
+                group.pending.append(ws_frame)
+                self._schedule_flush()
+        for listener in self._single:
+            if not listener.closed.is_set() and _visible(event, listener.viewer.scope):
+                self._hand_single(listener, event.seq, event.frame)
 
-    def _hand(self, listener: Listener, seq: int, payload: bytes, frame: bytes) -> None:
+    def _hand_single(self, listener: Listener, seq: int, payload: bytes) -> None:
         if listener.backlog is not None:
             listener.backlog.append((seq, payload))
-        elif listener.writer is None:
-            try:
-                listener.queue.put_nowait(payload)
-            except asyncio.QueueFull:
-                listener.close()  # too slow: the client reconnects with since= and catches up
-        else:
-            if not listener.pending:
-                self._dirty.append(listener)
-            listener.pending.append(frame)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                # Events of the next few ms ride along: one write per socket, not per event.
-                asyncio.get_running_loop().call_later(COALESCE_SECONDS, self._flush)
+            return
+        try:
+            listener.queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            listener.close()  # too slow: the client reconnects with since= and catches up
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            # Events of the next few ms ride along: one write per socket, not per event.
+            asyncio.get_running_loop().call_later(COALESCE_SECONDS, self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, []
-        for listener in dirty:
-            frames, listener.pending = listener.pending, []
-            writer = listener.writer
-            if (
-                writer is not None
-                and not listener.closed.is_set()
-                and not writer.write(b"".join(frames))
-            ):
-                listener.close()
+        for group in dirty:
+            data = b"".join(group.pending)
+            group.pending = []
+            for listener in list(group.members):
+                writer = listener.writer
+                if writer is None or listener.closed.is_set() or not writer.write(data):
+                    listener.close()
+                    group.members.discard(listener)
 
     def go_live(self, listener: Listener, last: int) -> None:
-        """Replay is done: send what arrived meanwhile (past `last`), then write directly."""
+        """Replay is done: send what arrived meanwhile (past `last`), then go live."""
         backlog, listener.backlog = listener.backlog or [], None
-        for seq, payload in backlog:
-            if seq > last:
-                frame = text_frame(payload) if listener.writer else payload
-                self._hand(listener, seq, payload, frame)
+        if listener.writer is None:
+            for seq, payload in backlog:
+                if seq > last:
+                    self._hand_single(listener, seq, payload)
+            return
+        # Frames still pending for the group are in this backlog too: send those first.
+        self._flush()
+        frames = [text_frame(payload) for seq, payload in backlog if seq > last]
+        if frames and not listener.writer.write(b"".join(frames)):
+            listener.close()
+        self._single.discard(listener)
+        scope = listener.viewer.scope
+        self._groups.setdefault(scope, _Group(scope)).members.add(listener)
 
 
-def visible_to_listener(event: BusEvent, listener: Listener) -> bool:
-    scope = listener.viewer.scope
+def _visible(event: BusEvent, scope: frozenset[int] | None) -> bool:
     return scope is None or not event.inbox_ids.isdisjoint(scope)
 
 
@@ -139,7 +164,7 @@ async def agent_socket(socket: WebSocket[Any, Any, Any], runtime: NamedDependenc
     extension = socket.scope.get("extensions", {}).get(EXTENSION) or {}
     listener = Listener(viewer, extension.get("writer"))
     # Listen before replaying, so nothing published during the replay is lost.
-    fanout.listeners.add(listener)
+    fanout.add(listener)
     receiver = asyncio.ensure_future(_drain_incoming(socket))
     try:
         last = await _replay(socket, runtime, viewer, since)
@@ -154,7 +179,7 @@ async def agent_socket(socket: WebSocket[Any, Any, Any], runtime: NamedDependenc
         pass
     finally:
         receiver.cancel()
-        fanout.listeners.discard(listener)
+        fanout.remove(listener)
 
 
 async def _replay(
