@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from inbox.models import Author, Direction
 log = logging.getLogger(__name__)
 CURSOR = "bot_cursor"
 BATCH = 200
+STORE_SECONDS = 10.0  # how stale the stored cursor may get while no message needs the bot
 MAX_AGE = timedelta(hours=1)  # after an outage, stale questions go to agents, not the bot
 
 
@@ -45,6 +47,11 @@ class FaqBot:
         self.db = db
         self.poll_seconds = poll_seconds
         self.kb = knowledge_base(db.url)
+        # Where this worker has read to, and what it last stored: events that need no
+        # reaction move only the first, and the row is written a few times a minute.
+        self._read: int | None = None
+        self._stored: int | None = None
+        self._stored_at = 0.0
 
     async def prepare(self) -> None:
         """On a database the bot never ran on, start at the end of the log, not its history."""
@@ -73,32 +80,44 @@ class FaqBot:
     async def step(self) -> int:
         """Handle the next batch of events; returns how many were read."""
         async with self.db.read() as session:
-            row = await session.get(FaqState, CURSOR)
-            if row is None:
-                await self.prepare()
-                return 0
-            cursor = int(row.value or 0)
-            events = await events_since(session, cursor, None, BATCH)
-            if not events:
-                return 0
+            if self._read is None or self._stored is None:
+                row = await session.get(FaqState, CURSOR)
+                if row is None:
+                    await self.prepare()
+                    return 0
+                self._read = self._stored = int(row.value or 0)
+            events = await events_since(session, self._read, None, BATCH)
             wanted = [e.payload for e in events if _from_customer(e)]
             snapshot = await self.kb.current(session) if wanted else None
         if snapshot is None or not snapshot.entries:
             wanted = []  # no knowledge base: nothing to be sure or unsure about
+        last = events[-1].seq if events else self._read
+        idle = last == self._stored or time.monotonic() - self._stored_at < STORE_SECONDS
+        if not wanted and idle:
+            self._read = last  # nothing to do about these; the row catches up later
+            return len(events)
         candidates = await asyncio.to_thread(_match_all, snapshot, wanted) if wanted else []
-        last = events[-1].seq
-        await self.db.run_write(lambda tx: self._apply(tx, cursor, last, candidates, snapshot))
+        expected = self._stored
+        moved = await self.db.run_write(
+            lambda tx: self._apply(tx, expected, last, candidates, snapshot)
+        )
+        self._stored_at = time.monotonic()
+        if moved:
+            self._read = self._stored = last
+        else:
+            self._read = self._stored = None  # another worker moved it: read it again
         return len(events)
 
     async def _apply(
         self, tx: Tx, cursor: int, last: int, candidates: list[Candidate], snapshot: Snapshot | None
-    ) -> None:
+    ) -> bool:
         current = await lock_state(tx, CURSOR)
         if int(current or 0) != cursor:
-            return  # another worker handled these events
+            return False  # another worker handled these events
         for candidate in candidates:
             await react(tx, candidate.payload, candidate.best, snapshot, MAX_AGE)
         await write_state(tx, CURSOR, str(last))
+        return True
 
 
 def _from_customer(event: EventRecord) -> bool:
