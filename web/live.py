@@ -28,7 +28,7 @@ from web.ui.session import viewer_from_session
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 1000
 REPLAY_BATCH = 500
-COALESCE_SECONDS = 0.010
+COALESCE_SECONDS = 0.006
 
 
 @dataclass(eq=False)
