@@ -1,6 +1,6 @@
 """A throwaway Dovecot IMAP server on loopback for the email tests (its own config, maildirs and
 logs in a temporary folder). Skips with the reason when Dovecot is not installed or cannot start:
-`tests/connectors/install_dovecot.sh` installs Debian's dovecot-imapd."""
+`scripts/install-test-tools` installs Debian's dovecot-imapd."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def _free_port() -> int:
 def dovecot_fixture() -> Iterator[Dovecot]:
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not os.path.exists(binary):
-        pytest.skip("Dovecot is not installed (run tests/connectors/install_dovecot.sh)")
+        pytest.skip("Dovecot is not installed (run scripts/install-test-tools)")
     account = pwd.getpwnam("dovecot") if os.geteuid() == 0 else pwd.getpwuid(os.geteuid())
     root = Path(tempfile.mkdtemp(prefix="dovecot-"))
     root.chmod(0o755)  # the mail user must reach its maildir
