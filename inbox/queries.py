@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, text
+from sqlalchemy import and_, func, or_
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,7 +36,7 @@ from inbox.objects import (
     iso,
     message_object,
 )
-from inbox.search import build_query, match_clause
+from inbox.search import matching
 
 MAX_LIMIT = 200
 
@@ -269,15 +269,22 @@ async def list_customers(
     """Customers (not merged away), newest first, optionally matching `q`."""
     size = clamp_limit(limit)
     query = select(Customer).where(Customer.merged_into_id.is_(None))  # type: ignore[union-attr]
+    key: Any = Customer.id
     if q:
-        ids = await _matching_customer_ids(session, q, 10_000)
-        query = query.where(Customer.id.in_(ids))  # type: ignore[union-attr]
+        found = matching(_dialect(session), "customer_search", q)
+        if found is None:
+            return Page([], None)
+        # Ordered by the search table's key, so the full-text index is walked newest first.
+        key = found.key
+        query = query.join_from(Customer, found.key.table, found.key == Customer.id).where(
+            found.condition
+        )
     if not viewer.is_admin:
         query = query.where(has_visible_message(viewer, Message.customer_id, Customer.id))
     after = decode_cursor(cursor, "i")
     if after:
-        query = query.where(Customer.id < after[0])  # type: ignore[operator]
-    query = query.order_by(Customer.id.desc()).limit(size + 1)  # type: ignore[union-attr]
+        query = query.where(key < after[0])
+    query = query.order_by(key.desc()).limit(size + 1)
     rows = list((await session.exec(query)).all())
     more = len(rows) > size
     rows = rows[:size]
@@ -285,14 +292,8 @@ async def list_customers(
     return Page(await customer_objects(session, rows), nxt)
 
 
-async def _matching_customer_ids(session: AsyncSession, q: str, limit: int) -> list[int]:
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    built = build_query(dialect, q)
-    if built is None:
-        return []
-    sql, _ = match_clause(dialect, "customer_search", "customer_id")
-    rows = await session.execute(text(f"{sql} LIMIT :n"), {"q": built, "n": limit})
-    return [r[0] for r in rows]
+def _dialect(session: AsyncSession) -> str:
+    return str(session.bind.dialect.name)  # type: ignore[union-attr]
 
 
 async def search(
@@ -303,23 +304,19 @@ async def search(
     if not q or not q.strip():
         raise Invalid("q is required")
     customers = (await list_customers(session, viewer, q=q, limit=size)).items
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    built = build_query(dialect, q)
-    if built is None:
+    found = matching(_dialect(session), "message_search", q)
+    if found is None:
         return {"customers": customers, "messages": []}
-    sql, _ = match_clause(dialect, "message_search", "message_id")
-    order = "rowid" if dialect == "sqlite" else "message_id"
-    # Newest matches first straight from the full-text index; the visibility filter then runs
-    # on those ids, so an agent of a small inbox still gets a full page.
-    found = await session.execute(text(f"{sql} ORDER BY {order} DESC LIMIT 5000"), {"q": built})
-    ids = [r[0] for r in found]
+    # Newest matches first, straight from the full-text index, filtered by visibility as they
+    # come: the database stops at a page, and an agent of a small inbox still gets a full one.
     query = (
         select(Message)
-        .where(Message.id.in_(ids), message_visible(viewer))  # type: ignore[union-attr]
-        .order_by(Message.id.desc())  # type: ignore[union-attr]
+        .join_from(Message, found.key.table, found.key == Message.id)
+        .where(found.condition, message_visible(viewer))
+        .order_by(found.key.desc())
         .limit(size)
     )
-    rows = list((await session.exec(query)).all()) if ids else []
+    rows = list((await session.exec(query)).all())
     return {"customers": customers, "messages": await message_objects(session, rows)}
 
 

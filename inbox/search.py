@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
-from sqlalchemy import Connection, text
+from sqlalchemy import ColumnElement, Connection, func, text
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
+from sqlalchemy import text as sa_text
 
 from inbox.statements import Prepared
 
@@ -117,14 +121,28 @@ def index_customer(
         index.rows(conn, id=customer_id, body=terms)
 
 
-def match_clause(dialect: str, table: str, key: str) -> tuple[str, str]:
-    """SQL selecting ids from a search table matching `:q`, and how to build `:q`."""
+class Match(NamedTuple):
+    """How to join a search table to its rows: the key column and the condition for `q`."""
+
+    key: ColumnElement[int]
+    condition: ColumnElement[bool]
+
+
+def matching(dialect: str, table: str, q: str) -> Match | None:
+    """The search table's key and match condition for the user's words (None: nothing to find).
+
+    Callers join the key to their table and order by it, newest first, so the database can
+    stop at a page instead of collecting every match.
+    """
+    built = build_query(dialect, q)
+    if built is None:
+        return None
     if dialect == "sqlite":
-        return f"SELECT rowid FROM {table} WHERE {table} MATCH :q", "fts5"
-    return (
-        f"SELECT {key} FROM {table} WHERE to_tsvector('simple', body) @@ to_tsquery('simple', :q)",
-        "tsquery",
-    )
+        fts = sa_table(table, sa_column("rowid"))
+        return Match(fts.c.rowid, sa_text(f"{table} MATCH :q").bindparams(q=built))
+    key = "message_id" if table == "message_search" else "customer_id"
+    pg = sa_table(table, sa_column(key), sa_column("doc"))
+    return Match(pg.c[key], pg.c.doc.op("@@")(func.to_tsquery("simple", built)))
 
 
 def build_query(dialect: str, query: str) -> str | None:
