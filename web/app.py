@@ -13,7 +13,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from sqlalchemy import text
 
 from inbox.errors import NotFound
 from inbox.models import MAX_ID
@@ -30,8 +29,11 @@ from web.live import Fanout, agent_socket
 from web.runtime import Runtime
 from web.ui.pages import LoginRequired, PagesController, login_redirect, provide_ui_viewer
 from web.ui.session import csrf_config, session_config
+from web.ui.simulator import SimulatorController
 from web.ui.throttle import LoginThrottle
 from web.webhooks import ApiChannelController, WebhookController
+from web.widget import WidgetController, widget_socket
+from web.widget_throttle import WidgetThrottle
 
 UI = Path(__file__).parent / "ui"
 # No inline script anywhere: data never becomes code in the page.
@@ -47,8 +49,7 @@ SECURITY_HEADERS = {
 @get("/health", media_type=MediaType.JSON, tags=["health"])
 async def health(runtime: NamedDependency[Runtime]) -> dict[str, str]:
     """Answers once the database answers (for load balancers)."""
-    async with runtime.db.read() as session:
-        await session.execute(text("SELECT 1"))
+    await runtime.db.ping()
     return {"status": "ok"}
 
 
@@ -90,7 +91,10 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             SearchController,
             SmsController,
             agent_socket,
+            WidgetController,
+            widget_socket,
             PagesController,
+            SimulatorController,
             create_static_files_router(path="/static", directories=[UI / "static"]),
         ],
         dependencies={
@@ -113,6 +117,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
                 "runtime": runtime,
                 "fanout": fanout,
                 "login_throttle": LoginThrottle(settings.redis_url),
+                "widget_throttle": WidgetThrottle(settings.redis_url),
             }
         ),
         debug=False,

@@ -35,13 +35,41 @@ INBOXES = [
     (
         "twilio",
         "SMS & WhatsApp +1 415 555 0100",
-        {"phone_number": "+14155550100", "account_sid": "ACdemo", "auth_token": "demo"},
+        {
+            "phone_number": "+14155550100",
+            "account_sid": "AC" + "0" * 32,
+            "auth_token": "demo-twilio-auth-token",
+        },
     ),
     ("email", "support@example.com", {"address": "support@example.com"}),
-    ("telegram", "Telegram @ExampleShopBot", {"bot_token": "demo"}),
+    (
+        "telegram",
+        "Telegram @ExampleShopBot",
+        {"bot_token": "123456:demo", "secret_token": "demo-telegram-secret"},
+    ),
     ("webchat", "Website chat", {"allowed_origins": ["http://127.0.0.1:8000"]}),
-    ("whatsapp", "WhatsApp Cloud +82 2 555 0100", {"phone_number_id": "demo"}),
+    (
+        "whatsapp",
+        "WhatsApp Cloud +82 2 555 0100",
+        {
+            "phone_number_id": "100000000000001",
+            "display_phone_number": "+82 2 555 0100",
+            "access_token": "demo-access-token",
+            "app_secret": "demo-app-secret",
+            "verify_token": "demo-verify-token",
+        },
+    ),
 ]
+# Demo credentials are placeholders: replies go to the simulator's stand-in provider API on
+# this app (shown on /simulator as the customer's phone), never to a real provider.
+SIMULATED_PROVIDERS = ("twilio", "whatsapp", "telegram")
+
+
+def demo_config(settings: Settings, kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A demo inbox's config, with provider APIs pointed at the simulator's sink."""
+    if kind not in SIMULATED_PROVIDERS:
+        return dict(config)
+    return {**config, "api_base_url": f"{settings.public_url}/simulator/provider/{kind}"}
 
 
 def _say(message: str) -> None:
@@ -64,6 +92,8 @@ async def load_demo(db: Database, settings: Settings, customers: int, messages: 
         f"log in at {settings.public_url}/login as {ADMIN[0]} / {ADMIN[2]} (admin)"
         f" or {AGENT[0]} / {AGENT[2]}"
     )
+    if settings.simulator:
+        _say(f"play a customer on any channel at {settings.public_url}/simulator (as the admin)")
 
 
 async def _seed_accounts(db: Database, settings: Settings) -> dict[str, Inbox]:
@@ -71,7 +101,7 @@ async def _seed_accounts(db: Database, settings: Settings) -> dict[str, Inbox]:
     await agents.create_agent(db, *AGENT)
     inboxes = {}
     for kind, name, config in INBOXES:
-        inbox = await agents.create_inbox(db, kind, name, config)
+        inbox = await agents.create_inbox(db, kind, name, demo_config(settings, kind, config))
         inboxes[kind] = inbox
         await agents.add_member(db, AGENT[0], inbox.id or 0)
         _say(
