@@ -16,7 +16,7 @@ from inbox.settings import Settings
 from web.runtime import Runtime
 
 # Token-authenticated machine paths never carry the browser's cookies' authority.
-NO_BROWSER_STATE = ["^/api/", "^/webhooks/", "^/health", "^/schema"]
+NO_BROWSER_STATE = ["^/api/", "^/webhooks/", "^/health", "^/schema", "^/widget"]
 
 
 def session_config(settings: Settings) -> CookieBackendConfig:

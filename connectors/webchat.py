@@ -1,0 +1,259 @@
+"""Website chat: visitors write from the embedded widget; replies go to their open widgets.
+
+Config: `allowed_origins` (list of origins allowed to embed the widget; empty allows any),
+`identity_secret` (generated when absent: the host site signs `user_id` with HMAC-SHA256),
+`business_hours` ({"timezone": "Asia/Seoul", "days": {"mon": ["09:00", "18:00"], ...}}).
+The widget posts to `/widget/...` (web/widget.py), not to the generic webhook path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from connectors.base import (
+    ChannelInbox,
+    IdentityClaim,
+    InboundMessage,
+    InvalidInbound,
+    OutboundMessage,
+    RawRequest,
+    Reply,
+    SendReceipt,
+    SignatureError,
+)
+from inbox.errors import Invalid
+from inbox.settings import Settings
+from inbox.webchat import widget_message
+
+VISITOR_ID = re.compile(r"[A-Za-z0-9-]{16,64}")  # no LIKE wildcards: it prefixes external ids
+CLIENT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+MAX_TEXT = 4000
+MAX_FIELD = 320
+SOCKET_QUEUE = 100
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is writing from a widget, and which of their claims are proven."""
+
+    visitor_id: str
+    user_id: str | None = None  # set only when the host site's signature checked out
+    email: str | None = None
+    name: str | None = None
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """External-id prefixes of this visitor's messages (what they may read back)."""
+        own = f"v:{self.visitor_id}:"
+        return (own,) if self.user_id is None else (_user_prefix(self.user_id), own)
+
+    def claims(self) -> tuple[IdentityClaim, ...]:
+        # The visitor id is a 128-bit secret only this browser holds: possession proves it.
+        found = [IdentityClaim("webchat", self.visitor_id, verified=True)]
+        if self.user_id is not None:
+            found.append(IdentityClaim("external", self.user_id, verified=True))
+        if self.email:
+            # Signed by the host site: verified. Typed into the form: only a claim.
+            found.append(IdentityClaim("email", self.email, verified=self.user_id is not None))
+        return tuple(found)
+
+
+@dataclass(eq=False)
+class WidgetSocket:
+    """One open widget: the frames waiting to be written to it."""
+
+    visitor: Visitor
+    queue: asyncio.Queue[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.Queue(SOCKET_QUEUE)
+    )
+
+    def put(self, frame: dict[str, Any]) -> bool:
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            return False  # a stuck widget catches up by `since=` when it reconnects
+        return True
+
+
+class WidgetHub:
+    """Open widgets by conversation: a reply reaches only the sockets of that conversation."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[int, set[WidgetSocket]] = {}
+        self._open: set[WidgetSocket] = set()
+
+    def open(self, socket: WidgetSocket) -> None:
+        self._open.add(socket)
+
+    def close(self, socket: WidgetSocket) -> None:
+        self._open.discard(socket)
+        for conversation_id in [c for c, m in self._sockets.items() if socket in m]:
+            self._sockets[conversation_id].discard(socket)
+            if not self._sockets[conversation_id]:
+                del self._sockets[conversation_id]
+
+    def follow(self, socket: WidgetSocket, conversation_id: int) -> None:
+        """Only for a conversation the socket's own visitor wrote in."""
+        self._sockets.setdefault(conversation_id, set()).add(socket)
+
+    def join(self, visitor: Visitor, conversation_id: int) -> None:
+        """The visitor wrote in this conversation: each of their open widgets follows it."""
+        for socket in self._open:
+            if socket.visitor.prefixes[0] in visitor.prefixes:
+                self.follow(socket, conversation_id)
+
+    def publish(self, conversation_id: int, frame: dict[str, Any]) -> int:
+        """Hand a frame to the conversation's widgets; how many took it."""
+        return sum(s.put(frame) for s in list(self._sockets.get(conversation_id, ())))
+
+
+class WebchatConnector:
+    """Visitor messages in (through web/widget.py), replies out to open widget sockets."""
+
+    kind = "webchat"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hub = WidgetHub()
+
+    def prepare_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Check the keys and give the inbox an identity secret if it has none."""
+        origins = config.get("allowed_origins", [])
+        if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+            raise Invalid("allowed_origins must be a list of origins like https://shop.example")
+        hours = config.get("business_hours")
+        if hours is not None and not isinstance(hours, dict):
+            raise Invalid("business_hours must be an object")
+        secret = config.get("identity_secret")
+        if secret in (None, ""):
+            return {**config, "identity_secret": secrets.token_urlsafe(32)}
+        if not isinstance(secret, str) or len(secret) < 16:
+            raise Invalid("identity_secret must be a string of at least 16 characters")
+        return config
+
+    def check_origin(self, inbox: ChannelInbox, origin: str | None) -> None:
+        """Refuse a browser on a site the inbox does not list (when it lists any)."""
+        allowed = [o.rstrip("/") for o in inbox.config.get("allowed_origins") or []]
+        if allowed and (origin or "").rstrip("/") not in allowed:
+            raise SignatureError("this site may not embed the chat widget")
+
+    def visitor(self, inbox: ChannelInbox, params: dict[str, Any]) -> Visitor:
+        """The visitor from the widget's parameters; a bad identity signature is refused."""
+        visitor_id = params.get("visitor")
+        if not isinstance(visitor_id, str) or not VISITOR_ID.fullmatch(visitor_id):
+            raise InvalidInbound("visitor must be 16-64 letters, digits or dashes")
+        email, name = _text_field(params, "email"), _text_field(params, "name")
+        user_id = _text_field(params, "user_id")
+        if user_id is None:
+            return Visitor(visitor_id, None, email, name)
+        secret = str(inbox.config.get("identity_secret") or "")
+        expected = hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+        given = str(params.get("signature") or "")
+        if not secret or not hmac.compare_digest(given.lower().encode(), expected.encode()):
+            raise SignatureError("the identity signature does not match user_id")
+        return Visitor(visitor_id, user_id, email, name)
+
+    def with_form(self, visitor: Visitor, data: dict[str, Any]) -> Visitor:
+        """The visitor plus the name and email typed into the widget's form (claims only)."""
+        if visitor.user_id is not None:
+            return visitor  # the host site vouched for who this is; a form cannot change it
+        email, name = _text_field(data, "email"), _text_field(data, "name")
+        return replace(visitor, email=email or visitor.email, name=name or visitor.name)
+
+    def inbound(
+        self, inbox: ChannelInbox, visitor: Visitor, data: dict[str, Any]
+    ) -> InboundMessage:
+        """The visitor's message; its client id makes a resent message a duplicate."""
+        client_id, text = data.get("id"), data.get("text")
+        if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+            raise InvalidInbound("id must be 1-64 letters, digits or dashes")
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInbound("text is required")
+        if len(text) > MAX_TEXT:
+            raise InvalidInbound(f"text is longer than {MAX_TEXT} characters")
+        return InboundMessage(
+            inbox_id=inbox.id,
+            external_id=f"{visitor.prefixes[0]}{client_id}",
+            identities=visitor.claims(),
+            text=text,
+            channel="webchat",
+            customer_name=visitor.name,
+            meta={"visitor": visitor.visitor_id},
+        )
+
+    def widget_config(self, inbox: ChannelInbox, now: datetime | None = None) -> dict[str, Any]:
+        """What the widget needs before the visitor writes: name, open now, forms to show."""
+        is_open = _within_hours(inbox.config.get("business_hours"), now or datetime.now(UTC))
+        return {
+            "name": inbox.name,
+            "open": is_open,
+            "offline_form": not is_open,
+            "prechat_form": bool(inbox.config.get("prechat_form", False)),
+            "max_text": MAX_TEXT,
+        }
+
+    def verify(self, inbox: ChannelInbox, request: RawRequest) -> None:
+        # The widget has its own rate-limited, origin-checked endpoints.
+        raise SignatureError("the chat widget posts to /widget/messages")
+
+    def parse(self, inbox: ChannelInbox, request: RawRequest) -> list[InboundMessage]:
+        return []
+
+    def acknowledge(self, results: list[dict[str, Any]]) -> Reply:
+        return Reply(200, {"stored": len(results)})
+
+    async def send(self, message: OutboundMessage) -> SendReceipt:
+        """Push the reply to the visitor's open widgets; polling widgets read it later."""
+        payload = message.payload
+        frame = {
+            "type": "message",
+            "conversation_id": message.conversation_id,
+            "message": widget_message(
+                message.message_id, "out", message.author, message.text,
+                str(payload.get("created_at") or ""),
+            ),
+        }
+        reached = self.hub.publish(message.conversation_id, frame)
+        return SendReceipt(external_id=f"out:{message.message_id}",
+                           status="delivered" if reached else "sent")
+
+
+def _text_field(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > MAX_FIELD:
+        raise InvalidInbound(f"{name} must be a string of at most {MAX_FIELD} characters")
+    return value.strip() or None
+
+
+def _within_hours(hours: Any, now: datetime) -> bool:
+    """Open when no hours are set, else when `now` falls in today's span in the inbox's zone."""
+    if not isinstance(hours, dict) or not isinstance(hours.get("days"), dict):
+        return True
+    try:
+        local = now.astimezone(ZoneInfo(str(hours.get("timezone") or "UTC")))
+    except (ZoneInfoNotFoundError, ValueError):
+        return True  # a misconfigured zone should not hide the chat
+    span = hours["days"].get(DAYS[local.weekday()])
+    if not isinstance(span, list) or len(span) != 2:
+        return False
+    clock = local.strftime("%H:%M")
+    return str(span[0]) <= clock < str(span[1])
+
+
+def _user_prefix(user_id: str) -> str:
+    return f"u:{hashlib.sha256(user_id.encode()).hexdigest()[:32]}:"
+
+
+def connector(settings: Settings) -> WebchatConnector:
+    return WebchatConnector(settings)

@@ -1,0 +1,264 @@
+"""The website chat widget through the live server: its script, HTTP endpoints and websocket
+(the `websockets` client), identities signed and unsigned, replies, origins and rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from tests.factories import make_agent, make_inbox
+from tests.web.support import customer_writes, messages_of, wait_for_message
+
+SITE = "https://shop.example"
+SECRET = "widget-identity-secret-0123456789"
+
+
+@pytest.fixture
+async def inbox(db):
+    return await make_inbox(db, "webchat", "Website chat",
+                            {"allowed_origins": [SITE], "identity_secret": SECRET})
+
+
+@pytest.fixture
+async def agent(db, inbox):
+    return await make_agent(db, inboxes=[inbox])
+
+
+def visitor_id() -> str:
+    return secrets.token_hex(16)
+
+
+def sign(user_id: str, secret: str = SECRET) -> str:
+    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+async def post(server, inbox, visitor: str, text: str, *, origin: str = SITE,
+               **extra: Any) -> Any:
+    body = {"visitor": visitor, "id": secrets.token_hex(8), "text": text, **extra}
+    async with server.client() as client:
+        return await client.post("/widget/messages", params={"inbox": inbox.token},
+                                 content=json.dumps(body), headers={
+                                     "Origin": origin, "Content-Type": "text/plain"})
+
+
+async def posted(server, inbox, visitor: str, text: str, **extra: Any) -> dict[str, Any]:
+    response = await post(server, inbox, visitor, text, **extra)
+    assert response.status_code == 201, response.text
+    assert response.headers["access-control-allow-origin"] == SITE
+    return response.json()
+
+
+async def poll(server, inbox, visitor: str, since: int = 0, **extra: Any) -> dict[str, Any]:
+    params = {"inbox": inbox.token, "visitor": visitor, "since": since, **extra}
+    async with server.client() as client:
+        response = await client.get("/widget/messages", params=params,
+                                    headers={"Origin": SITE})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def widget_socket(server, inbox, visitor: str, origin: str = SITE, **extra: Any) -> Any:
+    query = "&".join(f"{k}={v}" for k, v in {"inbox": inbox.token, "visitor": visitor,
+                                              **extra}.items())
+    return connect(f"{server.ws_url}/widget/ws?{query}", origin=origin)  # type: ignore[arg-type]
+
+
+async def frame(ws, timeout: float = 10.0) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def agent_replies(server, agent, conversation_id: int, text: str) -> dict[str, Any]:
+    """The agent's reply, once the outbox has handed it to the connector's `send`."""
+    async with server.client(agent.token) as client:
+        response = await client.post(f"/api/v1/conversations/{conversation_id}/messages",
+                                     json={"text": text})
+        assert response.status_code == 201, response.text
+        return await wait_for_message(client, conversation_id, response.json()["id"],
+                                      lambda m: m["status"] != "queued")
+
+
+@pytest.fixture
+async def admin(db):
+    return await make_agent(db, admin=True)
+
+
+async def customer(server, agent, customer_id: int) -> dict[str, Any]:
+    async with server.client(agent.token) as client:
+        response = await client.get(f"/api/v1/customers/{customer_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_the_script_is_served_for_a_webchat_token_only(server, inbox):
+    async with server.client() as client:
+        script = await client.get("/widget.js", params={"inbox": inbox.token})
+        unknown = await client.get("/widget.js", params={"inbox": "nope"})
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("application/javascript")
+    assert "attachShadow" in script.text and "문의하기" in script.text
+    assert unknown.status_code == 404
+
+
+async def test_an_anonymous_visitor_is_stored_with_a_webchat_identity(server, inbox, agent):
+    visitor = visitor_id()
+    first = await posted(server, inbox, visitor, "Do you ship to Busan?", name="Minji")
+    again = await posted(server, inbox, visitor, "And to Jeju?")
+    assert again["conversation_id"] == first["conversation_id"]
+    assert again["customer_id"] == first["customer_id"]
+    found = await customer(server, agent, first["customer_id"])
+    assert {"kind": "webchat", "value": visitor, "verified": True} in found["identities"]
+    async with server.client(agent.token) as client:
+        texts = [m["text"] for m in await messages_of(client, first["conversation_id"])]
+    assert texts == ["Do you ship to Busan?", "And to Jeju?"]
+
+
+async def test_a_returning_visitor_catches_up_on_the_websocket(server, inbox, agent):
+    visitor = visitor_id()
+    first = await posted(server, inbox, visitor, "Hello?")
+    reply = await agent_replies(server, agent, first["conversation_id"], "Hi! How can I help?")
+    assert reply["status"] == "sent"  # no widget was open: it waits for the visitor to come back
+    reply_id = reply["id"]
+    async with widget_socket(server, inbox, visitor) as ws:
+        hello = await frame(ws)
+    assert hello["type"] == "hello"
+    assert hello["conversation_id"] == first["conversation_id"]
+    assert [m["text"] for m in hello["messages"]] == ["Hello?", "Hi! How can I help?"]
+    assert hello["messages"][1]["id"] == reply_id
+    async with widget_socket(server, inbox, visitor, since=reply_id) as ws:
+        assert (await frame(ws))["messages"] == []  # nothing repeats after the cursor
+        await ws.send(json.dumps({"type": "message", "id": "m-2", "text": "Where is it?"}))
+        got = {f["type"]: f for f in [await frame(ws), await frame(ws)]}
+    echo, ack = got["message"], got["ack"]
+    assert echo["message"]["text"] == "Where is it?"
+    assert echo["message"]["id"] == ack["message_id"]
+    assert ack["id"] == "m-2" and ack["conversation_id"] == first["conversation_id"]
+
+
+async def test_a_reply_reaches_only_its_own_visitors_socket(server, inbox, agent):
+    alice, bob = visitor_id(), visitor_id()
+    a = await posted(server, inbox, alice, "Alice here")
+    b = await posted(server, inbox, bob, "Bob here")
+    assert a["conversation_id"] != b["conversation_id"]
+    async with widget_socket(server, inbox, alice) as alice_ws, \
+            widget_socket(server, inbox, bob) as bob_ws:
+        assert [m["text"] for m in (await frame(alice_ws))["messages"]] == ["Alice here"]
+        assert [m["text"] for m in (await frame(bob_ws))["messages"]] == ["Bob here"]
+        to_a = await agent_replies(server, agent, a["conversation_id"], "For Alice only")
+        await agent_replies(server, agent, b["conversation_id"], "For Bob")
+        assert to_a["status"] == "delivered"  # an open widget took it
+        to_alice = await frame(alice_ws)
+        to_bob = await frame(bob_ws)
+    assert to_alice["message"]["text"] == "For Alice only"
+    assert to_alice["message"]["direction"] == "out"
+    # Bob's first frame after both replies is his own: Alice's never reached his socket.
+    assert to_bob["message"]["text"] == "For Bob"
+    assert to_bob["conversation_id"] == b["conversation_id"]
+
+
+async def test_a_signed_identity_links_to_the_customers_history(server, db, inbox, admin):
+    api = await make_inbox(db, "api")
+    known = await customer_writes(server, api, "My SMS order", email="minji@example.com")
+    signed = {"user_id": "shop-user-42", "email": "minji@example.com", "name": "Minji",
+              "signature": sign("shop-user-42")}
+    first = await posted(server, inbox, visitor_id(), "It's me again", **signed)
+    assert first["customer_id"] == known["customer_id"]
+    found = await customer(server, admin, known["customer_id"])
+    assert {"kind": "external", "value": "shop-user-42", "verified": True} in found["identities"]
+    # On another device the same signed user reads their web-chat conversation.
+    page = await poll(server, inbox, visitor_id(), **{
+        k: signed[k] for k in ("user_id", "signature")})
+    assert [m["text"] for m in page["messages"]] == ["It's me again"]  # not the API history
+
+
+async def test_a_bad_signature_is_refused_and_nothing_stored(server, db, inbox, admin):
+    api = await make_inbox(db, "api")
+    known = await customer_writes(server, api, "Private", email="jun@example.com")
+    visitor = visitor_id()
+    response = await post(server, inbox, visitor, "Let me in", user_id="shop-user-7",
+                          email="jun@example.com", signature=sign("shop-user-7", "wrong-secret"))
+    assert response.status_code == 403
+    assert (await poll(server, inbox, visitor))["conversation_id"] is None
+    async with server.client(admin.token) as client:
+        items = (await client.get("/api/v1/customers",
+                                  params={"q": "jun@example.com"})).json()["items"]
+    assert [c["id"] for c in items] == [known["customer_id"]]
+    with pytest.raises(InvalidStatus) as refused:
+        async with widget_socket(server, inbox, visitor, user_id="shop-user-7",
+                                 signature="00" * 32):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+async def test_an_unsigned_email_only_suggests_a_merge(server, db, inbox, admin):
+    api = await make_inbox(db, "api")
+    known = await customer_writes(server, api, "Card ending 4242", email="hana@example.com")
+    visitor = visitor_id()
+    claim = await posted(server, inbox, visitor, "I'm Hana", email="hana@example.com")
+    assert claim["customer_id"] != known["customer_id"]
+    page = await poll(server, inbox, visitor)
+    assert [m["text"] for m in page["messages"]] == ["I'm Hana"]
+    async with server.client(admin.token) as client:
+        suggestions = (await client.get("/api/v1/merge-suggestions")).json()["items"]
+    pairs = [{s["customer_id"], s["other_id"]} for s in suggestions]
+    assert {claim["customer_id"], known["customer_id"]} in pairs
+
+
+async def test_polling_returns_messages_after_the_cursor_once(server, inbox, agent):
+    visitor = visitor_id()
+    first = await posted(server, inbox, visitor, "one")
+    await posted(server, inbox, visitor, "two")
+    page = await poll(server, inbox, visitor)
+    assert [m["text"] for m in page["messages"]] == ["one", "two"]
+    await agent_replies(server, agent, first["conversation_id"], "three")
+    later = await poll(server, inbox, visitor, since=page["cursor"])
+    assert [m["text"] for m in later["messages"]] == ["three"]
+    assert (await poll(server, inbox, visitor, since=later["cursor"]))["messages"] == []
+    assert (await poll(server, inbox, visitor_id()))["messages"] == []  # another visitor
+
+
+async def test_other_origins_are_refused(server, inbox):
+    response = await post(server, inbox, visitor_id(), "hi", origin="https://evil.example")
+    assert response.status_code == 403
+    with pytest.raises(InvalidStatus) as refused:
+        async with widget_socket(server, inbox, visitor_id(), origin="https://evil.example"):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+async def test_new_conversations_per_ip_are_rate_limited(server, inbox):
+    for _ in range(6):
+        await posted(server, inbox, visitor_id(), "hello")
+    response = await post(server, inbox, visitor_id(), "one too many")
+    assert response.status_code == 429
+    assert response.headers["retry-after"]
+
+
+async def test_bad_and_oversized_messages_are_refused(server, inbox):
+    visitor = visitor_id()
+    assert (await post(server, inbox, visitor, "x" * 4001)).status_code == 400
+    assert (await post(server, inbox, visitor, "x" * 20000)).status_code == 413
+    assert (await post(server, inbox, "short", "hi")).status_code == 400
+    assert (await post(server, inbox, visitor, "   ")).status_code == 400
+    assert (await poll(server, inbox, visitor))["conversation_id"] is None
+
+
+async def test_the_generic_webhook_path_is_closed_to_the_widget(server, inbox):
+    async with server.client() as client:
+        response = await client.post(f"/webhooks/webchat/{inbox.id}", json={"text": "hi"})
+    assert response.status_code == 403
+
+
+async def test_the_config_shows_the_offline_form_outside_business_hours(server, db):
+    closed = await make_inbox(db, "webchat", "Closed chat", {
+        "identity_secret": SECRET, "business_hours": {"timezone": "Asia/Seoul", "days": {}}})
+    async with server.client() as client:
+        config = (await client.get("/widget/config", params={"inbox": closed.token})).json()
+    assert config["open"] is False and config["offline_form"] is True

@@ -1,0 +1,206 @@
+/* The website chat widget: <script src="https://SUPPORT/widget.js?inbox=TOKEN" async></script>
+   Optional attributes: data-lang="ko|en", data-user-id, data-email, data-name, data-signature
+   (HMAC-SHA256 of user_id with the inbox's identity secret, made by the host site's server).
+   Shadow DOM keeps the host page's CSS out; websocket first, HTTP polling when it is blocked. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__inboxWidget) return;
+  window.__inboxWidget = true;
+  var src = new URL(script.src);
+  var base = src.origin;
+  var token = src.searchParams.get("inbox") || "";
+  var data = script.dataset || {};
+  var STRINGS = {
+    en: { title: "Chat with us", placeholder: "Write a message…", send: "Send",
+          offline: "We are offline. Leave a message and your email; we will write back.",
+          email: "Email (optional)", name: "Name (optional)", open: "Open chat", close: "Close",
+          you: "You", agent: "Support", bot: "Assistant", error: "Could not send. Retrying…",
+          tooMany: "Too many messages. Please wait a moment." },
+    ko: { title: "문의하기", placeholder: "메시지를 입력하세요…", send: "보내기",
+          offline: "지금은 상담 시간이 아닙니다. 메시지와 이메일을 남겨 주시면 답변드리겠습니다.",
+          email: "이메일 (선택)", name: "이름 (선택)", open: "채팅 열기", close: "닫기",
+          you: "나", agent: "상담원", bot: "도우미", error: "전송 실패. 다시 시도합니다…",
+          tooMany: "메시지가 너무 많습니다. 잠시 후 다시 시도하세요." }
+  };
+  var lang = (data.lang || navigator.language || "en").slice(0, 2).toLowerCase();
+  var t = STRINGS[lang] || STRINGS.en;
+
+  var KEY = "inbox-widget-visitor:" + token;
+  function randomId() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+  var visitor = localStorage.getItem(KEY);
+  if (!visitor || !/^[A-Za-z0-9-]{16,64}$/.test(visitor)) {
+    visitor = randomId();
+    localStorage.setItem(KEY, visitor);
+  }
+
+  function identity() {
+    var q = { inbox: token, visitor: visitor };
+    if (data.userId && data.signature) {
+      q.user_id = data.userId; q.signature = data.signature;
+      if (data.email) q.email = data.email;
+      if (data.name) q.name = data.name;
+    }
+    return q;
+  }
+  function query(extra) {
+    var q = identity(), k;
+    for (k in extra) q[k] = extra[k];
+    return Object.keys(q).map(function (k) {
+      return encodeURIComponent(k) + "=" + encodeURIComponent(q[k]);
+    }).join("&");
+  }
+
+  /* --- the view, inside a shadow root --- */
+  var host = document.createElement("div");
+  var root = host.attachShadow({ mode: "closed" });
+  var style = document.createElement("style");
+  style.textContent =
+    ":host{all:initial}*{box-sizing:border-box;font:14px/1.4 system-ui,sans-serif}" +
+    ".bubble{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;" +
+    "border:0;background:#2563eb;color:#fff;font-size:24px;cursor:pointer;z-index:2147483646}" +
+    ".panel{position:fixed;right:20px;bottom:86px;width:340px;max-width:calc(100vw - 40px);" +
+    "height:460px;max-height:calc(100vh - 120px);display:none;flex-direction:column;" +
+    "background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.2);" +
+    "z-index:2147483647;overflow:hidden}.panel.open{display:flex}" +
+    "header{background:#2563eb;color:#fff;padding:12px;font-weight:600}" +
+    ".log{flex:1;overflow-y:auto;padding:10px;display:flex;flex-direction:column;gap:6px}" +
+    ".m{max-width:80%;padding:7px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word}" +
+    ".in{align-self:flex-end;background:#2563eb;color:#fff}.out{align-self:flex-start;" +
+    "background:#f1f5f9;color:#111}.who{font-size:11px;opacity:.7}.note{font-size:12px;color:#555}" +
+    "form{display:flex;flex-direction:column;border-top:1px solid #e5e7eb;padding:8px;gap:6px}" +
+    ".row{display:flex;gap:6px}input,textarea{flex:1;border:1px solid #cbd5e1;border-radius:6px;" +
+    "padding:6px}textarea{resize:none;height:38px}button.send{border:0;border-radius:6px;" +
+    "background:#2563eb;color:#fff;padding:0 12px;cursor:pointer}.hidden{display:none}";
+  root.appendChild(style);
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text) node.textContent = text;  // text only: nothing a message says becomes markup
+    return node;
+  }
+  var bubble = el("button", "bubble", "💬");
+  bubble.setAttribute("aria-label", t.open);
+  var panel = el("div", "panel");
+  panel.setAttribute("role", "dialog");
+  panel.appendChild(el("header", "", t.title));
+  var log = el("div", "log");
+  log.setAttribute("aria-live", "polite");
+  var notice = el("div", "note hidden", t.offline);
+  log.appendChild(notice);
+  var form = el("form");
+  var contact = el("div", "row hidden");
+  var nameInput = el("input"); nameInput.placeholder = t.name; nameInput.maxLength = 200;
+  var emailInput = el("input"); emailInput.type = "email"; emailInput.placeholder = t.email;
+  emailInput.maxLength = 320;
+  contact.appendChild(nameInput); contact.appendChild(emailInput);
+  var row = el("div", "row");
+  var input = el("textarea"); input.placeholder = t.placeholder; input.maxLength = 4000;
+  var send = el("button", "send", t.send); send.type = "submit";
+  row.appendChild(input); row.appendChild(send);
+  form.appendChild(contact); form.appendChild(row);
+  panel.appendChild(log); panel.appendChild(form);
+  root.appendChild(bubble); root.appendChild(panel);
+  bubble.addEventListener("click", function () {
+    panel.classList.toggle("open");
+    bubble.setAttribute("aria-label", panel.classList.contains("open") ? t.close : t.open);
+    if (panel.classList.contains("open")) input.focus();
+  });
+  (document.body || document.documentElement).appendChild(host);
+
+  /* --- messages: shown once each, in id order, whatever path brought them --- */
+  var seen = {};
+  var cursor = 0;
+  function show(m) {
+    if (!m || seen[m.id]) return;
+    seen[m.id] = true;
+    if (m.id > cursor) cursor = m.id;
+    var who = m.direction === "in" ? t.you : (m.author === "bot" ? t.bot : (m.agent_name || t.agent));
+    var item = el("div", "m " + (m.direction === "in" ? "in" : "out"));
+    item.appendChild(el("div", "who", who));
+    item.appendChild(el("div", "", m.text));
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+  function configure(c) {
+    if (c.offline_form || c.prechat_form) contact.classList.remove("hidden");
+    notice.classList.toggle("hidden", !c.offline_form);
+  }
+
+  /* --- transport: websocket, else polling --- */
+  var ws = null, polling = null, failures = 0, pending = [];
+  function connect() {
+    var url = base.replace(/^http/, "ws") + "/widget/ws?" + query({ since: cursor });
+    try { ws = new WebSocket(url); } catch (e) { return poll(); }
+    var opened = false;
+    ws.onopen = function () { opened = true; failures = 0; flush(); };
+    ws.onmessage = function (ev) {
+      var f = JSON.parse(ev.data);
+      if (f.type === "hello") { configure(f); (f.messages || []).forEach(show); }
+      else if (f.type === "message") show(f.message);
+      else if (f.type === "ack") {
+        pending = pending.filter(function (p) { return p.id !== f.id; });
+        show({ id: f.message_id, direction: "in", text: sentText[f.id] || "" });
+      } else if (f.type === "error" && f.status === 429) log.appendChild(el("div", "note", t.tooMany));
+    };
+    ws.onclose = function () {
+      ws = null;
+      failures += 1;
+      if (!opened && failures >= 2) return poll();  // blocked by a proxy: fall back to HTTP
+      setTimeout(connect, Math.min(1000 * failures, 15000));
+    };
+  }
+  function poll() {
+    if (polling) return;
+    fetch(base + "/widget/config?inbox=" + encodeURIComponent(token))
+      .then(function (r) { return r.json(); }).then(configure).catch(function () {});
+    polling = setInterval(function () {
+      fetch(base + "/widget/messages?" + query({ since: cursor }))
+        .then(function (r) { return r.json(); })
+        .then(function (page) { (page.messages || []).forEach(show); })
+        .catch(function () {});
+      flush();
+    }, 3000);
+  }
+  var sentText = {};
+  function flush() {
+    pending.forEach(function (p) {
+      if (ws && ws.readyState === 1) {
+        ws.send(JSON.stringify({ type: "message", id: p.id, text: p.text,
+                                 email: p.email, name: p.name }));
+      } else if (polling) {
+        var body = identity();
+        body.id = p.id; body.text = p.text; body.email = p.email; body.name = p.name;
+        fetch(base + "/widget/messages?inbox=" + encodeURIComponent(token), {
+          method: "POST", headers: { "Content-Type": "text/plain" }, body: JSON.stringify(body)
+        }).then(function (r) { return r.json(); }).then(function (a) {
+          if (!a.message_id) return;
+          pending = pending.filter(function (q) { return q.id !== p.id; });
+          show({ id: a.message_id, direction: "in", text: p.text });
+        }).catch(function () {});
+      }
+    });
+  }
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    var id = randomId();
+    sentText[id] = text;
+    // An unsigned email is only a claim: it is sent once, with the first message after typing it.
+    pending.push({ id: id, text: text, email: emailInput.value.trim() || undefined,
+                   name: nameInput.value.trim() || undefined });
+    input.value = "";
+    flush();
+  });
+  input.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+  });
+  connect();
+})();
