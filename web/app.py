@@ -34,8 +34,6 @@ from web.ui.throttle import LoginThrottle
 from web.webhooks import ApiChannelController, WebhookController
 from web.widget import WidgetController, widget_socket
 from web.widget_throttle import WidgetThrottle
-from web.widget import WidgetController, widget_socket
-from web.widget_throttle import WidgetThrottle
 
 UI = Path(__file__).parent / "ui"
 # No inline script anywhere: data never becomes code in the page.
@@ -95,8 +93,6 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             agent_socket,
             WidgetController,
             widget_socket,
-            WidgetController,
-            widget_socket,
             PagesController,
             SimulatorController,
             create_static_files_router(path="/static", directories=[UI / "static"]),
@@ -121,7 +117,6 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
                 "runtime": runtime,
                 "fanout": fanout,
                 "login_throttle": LoginThrottle(settings.redis_url),
-                "widget_throttle": WidgetThrottle(settings.redis_url),
                 "widget_throttle": WidgetThrottle(settings.redis_url),
             }
         ),
