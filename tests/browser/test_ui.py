@@ -1,0 +1,100 @@
+"""The agent UI in a real headless Chromium (Debian's package): login, a conversation, a reply,
+and a simulated customer message arriving live over the websocket. Screenshots go to
+$INBOX_SCREENSHOTS (default /tmp/screens) for a reviewer to look at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from inbox.ingest import ingest
+from tests.factories import inbound, make_agent, make_inbox
+
+playwright_api = pytest.importorskip(
+    "playwright.async_api", reason="playwright is not installed (pip install -e '.[test]')"
+)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not os.access(CHROMIUM, os.X_OK),
+    reason=f"Debian's chromium is missing at {CHROMIUM} (scripts/install-test-tools installs it)",
+)
+SCREENS = Path(os.environ.get("INBOX_SCREENSHOTS", "/tmp/screens"))
+PASSWORD = "correct horse battery"
+TWILIO = {"phone_number": "+14155550100", "account_sid": "AC" + "1" * 32,
+          "auth_token": "twilio-secret"}
+
+
+@pytest.fixture
+async def browser():
+    async with playwright_api.async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _screens_folder():
+    SCREENS.mkdir(parents=True, exist_ok=True)
+
+
+async def shoot(page, name: str) -> None:
+    await page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+
+
+async def sign_in(page, url: str, email: str) -> None:
+    await page.goto(f"{url}/login")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{url}/")
+
+
+async def test_login_conversation_reply_and_a_live_simulated_message(
+    server, db, settings, browser
+):
+    sms = await make_inbox(db, "twilio", "SMS +1 415 555 0100",
+                           {**TWILIO, "api_base_url": f"{server.url}/simulator/provider/twilio"})
+    api = await make_inbox(db, "api", "Shop backend")
+    admin = await make_agent(db, "ada@support.example", name="Ada", admin=True)
+    first = await ingest(db, inbound(api, "Order 4411 has not shipped", phone="+14155550142",
+                                     name="Sarah Kim"), settings)
+    await ingest(db, inbound(sms, "Any news on 4411?", phone="+14155550142", channel="sms"),
+                 settings)
+    expect = playwright_api.expect
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    agent_tab = await context.new_page()
+    await sign_in(agent_tab, server.url, admin.email)
+    await expect(agent_tab.locator("#list")).to_contain_text("Sarah Kim")
+    await shoot(agent_tab, "1-conversation-list")
+
+    await agent_tab.goto(f"{server.url}/conversations/{first.conversation_id}")
+    timeline = agent_tab.locator("#timeline")
+    await expect(timeline).to_contain_text("Order 4411 has not shipped")
+    await expect(timeline).to_contain_text("Any news on 4411?")
+    await expect(agent_tab.locator("#live-state")).to_have_attribute("data-state", "live")
+
+    await agent_tab.fill("form.reply textarea", "It left the warehouse today.")
+    await agent_tab.click("form.reply button[type=submit]")
+    await expect(timeline).to_contain_text("It left the warehouse today.")
+
+    customer_tab = await context.new_page()
+    await customer_tab.goto(f"{server.url}/simulator")
+    await customer_tab.select_option("select[name=channel]", "sms")
+    await customer_tab.select_option("select[name=inbox_id]", str(sms.id))
+    await customer_tab.fill("input[name=sender]", "+1 415 555 0142")
+    await customer_tab.fill("textarea[name=text]", "Great, thanks!")
+    await customer_tab.click("form.sim-form button[type=submit]")
+    await expect(customer_tab.locator("#sim-result")).to_contain_text("200")
+    # The open conversation shows it without a reload: the websocket told the tab.
+    await expect(timeline).to_contain_text("Great, thanks!", timeout=3000)
+    await shoot(agent_tab, "2-conversation")
+    await customer_tab.reload()
+    await expect(customer_tab.locator("#sim-sent")).to_contain_text("It left the warehouse today.")
+    await shoot(customer_tab, "3-simulator")
+    await context.close()
+
