@@ -262,3 +262,21 @@ async def test_the_config_shows_the_offline_form_outside_business_hours(server, 
     async with server.client() as client:
         config = (await client.get("/widget/config", params={"inbox": closed.token})).json()
     assert config["open"] is False and config["offline_form"] is True
+
+
+async def test_the_faq_bot_answers_in_the_widget(server, inbox, admin):
+    entry = {"question": "How much does shipping cost?", "answer": "Shipping is 3,000 KRW.",
+             "language": "en"}
+    async with server.client(admin.token) as client:
+        assert (await client.post("/api/v1/faq", json=entry)).status_code == 201
+    async with widget_socket(server, inbox, visitor_id()) as ws:
+        await frame(ws)
+        await ws.send(json.dumps({"type": "message", "id": "q-1",
+                                  "text": "How much does shipping cost?"}))
+        answers = []
+        while not answers:
+            got = await frame(ws)
+            if got["type"] == "message" and got["message"]["direction"] == "out":
+                answers.append(got["message"])
+    assert answers[0]["author"] == "bot"
+    assert answers[0]["text"].startswith("Shipping is 3,000 KRW.")
