@@ -57,6 +57,11 @@ class Database:
             self._writer = None
         await self.engine.dispose()
 
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for queries; nothing it does is committed."""

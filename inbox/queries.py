@@ -18,12 +18,14 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer, has_visible_message, message_visible
+from inbox.channel import ChannelInbox
 from inbox.errors import Invalid, NotFound
 from inbox.models import (
     Attachment,
     Conversation,
     Customer,
     Identity,
+    Inbox,
     MergeSuggestion,
     Message,
     Status,
@@ -423,3 +425,19 @@ async def visible_attachment(
     if row is None:
         raise NotFound("attachment not found")
     return row
+
+
+async def channel_inbox(session: AsyncSession, inbox_id: int) -> ChannelInbox | None:
+    """An inbox as its connector sees it (kind, config, token), or None."""
+    row = (await session.exec(select(Inbox).where(Inbox.id == inbox_id))).first()
+    return None if row is None else _channel(row)
+
+
+async def channel_inboxes(session: AsyncSession, kind: str) -> list[ChannelInbox]:
+    """Every inbox of one channel kind, as connectors see them."""
+    rows = (await session.exec(select(Inbox).where(Inbox.kind == kind).order_by(Inbox.id))).all()
+    return [_channel(row) for row in rows]
+
+
+def _channel(row: Inbox) -> ChannelInbox:
+    return ChannelInbox(row.id or 0, row.kind, row.name, dict(row.config), row.token)

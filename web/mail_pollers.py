@@ -6,12 +6,9 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlmodel import select
-
 from connectors.email import EmailConnector
 from connectors.email_imap import poll_mailbox
-from inbox.channel import ChannelInbox
-from inbox.models import Inbox
+from inbox.queries import channel_inboxes
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +22,14 @@ async def start_mail_pollers(runtime: Any, stop: asyncio.Event) -> int:
         return 0
     try:
         async with runtime.db.read() as session:
-            rows = (await session.exec(select(Inbox).where(Inbox.kind == "email"))).all()
+            inboxes = await channel_inboxes(session, "email")
     except Exception:  # e.g. a database not migrated yet: serve, without pollers
         log.exception("email pollers could not start")
         return 0
     started = 0
-    for row in rows:
-        if not (row.config or {}).get("imap_host"):
+    for inbox in inboxes:
+        if not inbox.config.get("imap_host"):
             continue
-        inbox = ChannelInbox(row.id or 0, row.kind, row.name, dict(row.config), row.token)
         runtime.start_task(poll_mailbox(runtime.db, runtime.settings, connector, inbox, stop))
         started += 1
     return started

@@ -7,16 +7,14 @@ import logging
 import time
 from contextlib import suppress
 
-from sqlmodel import select
-
 from connectors import channels as _channels  # noqa: F401  (registers the channels)
 from connectors.base import ChannelInbox, Connector, registry
 from inbox.channel import OutboundMessage, PermanentDeliveryError, SendReceipt, Transport
 from inbox.db import Database
 from inbox.errors import NotFound
 from inbox.faq.bot import FaqBot
-from inbox.models import Inbox
 from inbox.outbox import Dispatcher
+from inbox.queries import channel_inbox
 from inbox.settings import Settings
 from web.bus import BusPublisher, make_backend
 from web.mail_pollers import start_mail_pollers
@@ -91,10 +89,9 @@ class Runtime:
         cached = self._inboxes.get(inbox_id)
         if cached is None or cached[0] < time.monotonic():
             async with self.db.read() as session:
-                row = (await session.exec(select(Inbox).where(Inbox.id == inbox_id))).first()
-            if row is None:
+                channel = await channel_inbox(session, inbox_id)
+            if channel is None:
                 raise NotFound("inbox not found")
-            channel = ChannelInbox(row.id or 0, row.kind, row.name, dict(row.config), row.token)
             cached = (time.monotonic() + INBOX_CACHE_SECONDS, channel)
             self._inboxes[inbox_id] = cached
         if kind is not None and cached[1].kind != kind:
