@@ -28,6 +28,7 @@ from web.widget_throttle import WidgetThrottle
 SCRIPT = Path(__file__).parent / "ui" / "static" / "widget.js"
 MAX_BODY = 4 * MAX_TEXT + 2048  # a full message in JSON escapes, plus the identity fields
 Params = dict[str, Any]
+CATCH_UP_SECONDS = 2.0
 
 
 def _connector(runtime: Runtime) -> WebchatConnector:
@@ -201,7 +202,7 @@ async def widget_socket(
         page = await conversation_page(runtime, inbox, visitor, since)
         await socket.send_json({"type": "hello", **page, **connector.widget_config(inbox)})
         address = socket.client.host if socket.client else "unknown"
-        await _serve(socket, runtime, inbox, listener, address)
+        await _serve(socket, runtime, inbox, listener, address, page["cursor"])
     except (WebSocketDisconnect, ConnectionError):
         pass
     finally:
@@ -214,6 +215,7 @@ async def _serve(
     inbox: ChannelInbox,
     listener: WidgetSocket,
     address: str,
+    cursor: int,
 ) -> None:
     """Write queued frames while reading the visitor's frames, until either side ends."""
 
@@ -221,15 +223,34 @@ async def _serve(
         while True:
             await socket.send_json(await listener.queue.get())
 
-    writer = asyncio.ensure_future(write())
+    tasks = [asyncio.ensure_future(write())]
+    if not runtime.dispatch:
+        # Replies are sent by `inbox worker` in another process, whose hub has no sockets.
+        tasks.append(asyncio.ensure_future(_catch_up(runtime, inbox, listener, cursor)))
     try:
-        while not writer.done():
+        while not any(task.done() for task in tasks):
             raw = await socket.receive_text()
             await _incoming(socket, runtime, inbox, listener.visitor, raw, address)
     finally:
-        writer.cancel()
-        with suppress(asyncio.CancelledError, Exception):
-            await writer
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _catch_up(
+    runtime: Runtime, inbox: ChannelInbox, listener: WidgetSocket, cursor: int
+) -> None:
+    """Queue the conversation's new messages every few seconds (the widget drops repeats)."""
+    while True:
+        await asyncio.sleep(CATCH_UP_SECONDS)
+        page = await conversation_page(runtime, inbox, listener.visitor, cursor)
+        for message in page["messages"]:
+            listener.put(
+                {"type": "message", "conversation_id": page["conversation_id"], "message": message}
+            )
+        cursor = page["cursor"]
 
 
 async def _incoming(

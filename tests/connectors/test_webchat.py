@@ -11,11 +11,15 @@ import secrets
 from typing import Any
 
 import pytest
+import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from tests.conftest import LiveServer
 from tests.factories import make_agent, make_inbox
 from tests.web.support import customer_writes, messages_of, wait_for_message
+from web.app import create_app, server_options
+from web.runtime import Runtime
 
 SITE = "https://shop.example"
 SECRET = "widget-identity-secret-0123456789"
@@ -280,3 +284,25 @@ async def test_the_faq_bot_answers_in_the_widget(server, inbox, admin):
                 answers.append(got["message"])
     assert answers[0]["author"] == "bot"
     assert answers[0]["text"].startswith("Shipping is 3,000 KRW.")
+
+
+async def test_replies_sent_by_a_separate_worker_reach_the_widget(settings, db, inbox, agent):
+    web = LiveServer(settings)
+    await web.runtime.stop()  # the fixture's app dispatches; this one must not
+    web.app = create_app(settings, dispatch=False)
+    web.runtime = web.app.state.runtime
+    web.server = uvicorn.Server(uvicorn.Config(web.app, **server_options(), lifespan="on"))
+    worker = Runtime(settings, dispatch=True)  # what `inbox worker` runs
+    await worker.start()
+    try:
+        async with web:
+            visitor = visitor_id()
+            first = await posted(web, inbox, visitor, "Anyone there?")
+            async with widget_socket(web, inbox, visitor) as ws:
+                await frame(ws)
+                reply = await agent_replies(web, agent, first["conversation_id"], "Yes!")
+                got = await frame(ws)
+    finally:
+        await worker.stop()
+    assert reply["status"] == "sent"  # the worker's own hub had no socket for it
+    assert got["message"]["id"] == reply["id"] and got["message"]["text"] == "Yes!"
