@@ -435,7 +435,7 @@ async def channel_inbox(session: AsyncSession, inbox_id: int) -> ChannelInbox | 
 
 async def channel_inboxes(session: AsyncSession, kind: str) -> list[ChannelInbox]:
     """Every inbox of one channel kind, as connectors see them."""
-    rows = (await session.exec(select(Inbox).where(Inbox.kind == kind).order_by(Inbox.id))).all()
+    rows = (await session.exec(select(Inbox).where(Inbox.kind == kind).order_by(Inbox.id))).all()  # type: ignore[arg-type]
     return [_channel(row) for row in rows]
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, func, text
+from sqlalchemy import ColumnElement, Connection, TextClause, func, text
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from sqlalchemy import text as sa_text
@@ -125,7 +125,7 @@ class Match(NamedTuple):
     """How to join a search table to its rows: the key column and the condition for `q`."""
 
     key: ColumnElement[int]
-    condition: ColumnElement[bool]
+    condition: ColumnElement[bool] | TextClause
 
 
 def matching(dialect: str, table: str, q: str) -> Match | None:

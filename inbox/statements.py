@@ -8,7 +8,8 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 M = TypeVar("M")
 
@@ -21,7 +22,7 @@ class Prepared:
     the rest. Parameters are named by the statement's `bindparam`s (or column names).
     """
 
-    def __init__(self, statement: Executable, result_types: tuple[Any, ...] = ()) -> None:
+    def __init__(self, statement: ClauseElement, result_types: tuple[Any, ...] = ()) -> None:
         self.statement = statement
         self.result_types = result_types  # column types whose values need converting back
         self._compiled: dict[str, tuple[str, list[tuple[str, Any, Any]], list[Any]]] = {}
@@ -29,7 +30,7 @@ class Prepared:
     def _compile(self, dialect: Dialect) -> tuple[str, list[tuple[str, Any, Any]], list[Any]]:
         found = self._compiled.get(dialect.name)
         if found is None:
-            compiled = self.statement.compile(dialect=dialect)
+            compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))
             names = list(compiled.positiontup or ())
             # (name, converter, value when not given: literals such as LIMIT 1)
             binds = [
@@ -58,7 +59,7 @@ class Prepared:
         cursor = conn.connection.cursor()
         try:
             cursor.execute(sql, tuple(values))
-            rows = cursor.fetchall() if cursor.description else []
+            rows: list[tuple[Any, ...]] = list(cursor.fetchall()) if cursor.description else []
         except dbapi.Error as exc:
             # The same exception types SQLAlchemy raises (IntegrityError, OperationalError...),
             # so retries and the web layer's 503 treat both paths alike.

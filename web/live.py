@@ -161,8 +161,9 @@ async def agent_socket(socket: WebSocket[Any, Any, Any], runtime: NamedDependenc
     since = int(raw_since) if raw_since and raw_since.isdigit() else None
     await socket.accept()
     fanout: Fanout = socket.app.state.fanout
-    extension = socket.scope.get("extensions", {}).get(EXTENSION) or {}
-    listener = Listener(viewer, extension.get("writer"))
+    extensions: dict[str, Any] = socket.scope.get("extensions") or {}
+    writer: FrameWriter | None = (extensions.get(EXTENSION) or {}).get("writer")
+    listener = Listener(viewer, writer)
     # Listen before replaying, so nothing published during the replay is lost.
     fanout.add(listener)
     receiver = asyncio.ensure_future(_drain_incoming(socket))
@@ -200,7 +201,7 @@ async def _replay(
 
 
 async def _wait_for_end(listener: Listener, receiver: asyncio.Future[None]) -> None:
-    closing = asyncio.ensure_future(listener.closed.wait())
+    closing: asyncio.Future[Any] = asyncio.ensure_future(listener.closed.wait())
     try:
         await asyncio.wait({closing, receiver}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -211,10 +212,10 @@ async def _pump(
     socket: WebSocket[Any, Any, Any], listener: Listener, receiver: asyncio.Future[None]
 ) -> None:
     """The fallback: one ASGI send per frame."""
-    closing = asyncio.ensure_future(listener.closed.wait())
+    closing: asyncio.Future[Any] = asyncio.ensure_future(listener.closed.wait())
     try:
         while not receiver.done() and not listener.closed.is_set():
-            getter = asyncio.ensure_future(listener.queue.get())
+            getter: asyncio.Future[Any] = asyncio.ensure_future(listener.queue.get())
             done, _ = await asyncio.wait(
                 {getter, receiver, closing}, return_when=asyncio.FIRST_COMPLETED
             )
