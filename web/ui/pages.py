@@ -17,6 +17,8 @@ from inbox.agents import authenticate_password
 from inbox.errors import Invalid
 from inbox.events import last_seq
 from inbox.models import Status
+from inbox.reply_options import customer_suggestions, reply_options
+from inbox.sms import sms_length
 from web.api.attachments import attachment_response
 from web.runtime import Runtime
 from web.ui.session import start_session, viewer_from_session
@@ -51,6 +53,15 @@ async def provide_ui_viewer(
             request.url.path + (f"?{request.url.query}" if request.url.query else "")
         )
     return viewer
+
+
+def _chosen_inbox(raw: str) -> int | None:
+    # Empty means "the channel the customer last used"; anything else must be an inbox id.
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise Invalid("inbox_id must be an inbox id")
+    return int(raw)
 
 
 def login_redirect(_: Request[Any, Any, Any], exc: LoginRequired) -> Redirect:
@@ -145,7 +156,13 @@ class PagesController(Controller):
                 session, ui_viewer, conversation["customer_id"], limit=200
             )
             seq = await last_seq(session)
+            options = [] if partial else await reply_options(session, ui_viewer, conversation_id)
+            suggestions = (
+                [] if partial else await customer_suggestions(session, ui_viewer, customer["id"])
+            )
         context = {
+            "reply_options": options,
+            "suggestions": suggestions,
             "conversation": conversation,
             "customer": customer,
             "messages": timeline.items,
@@ -169,9 +186,40 @@ class PagesController(Controller):
             conversation_id,
             data.get("text", ""),
             private=data.get("private") == "on",
+            inbox_id=_chosen_inbox(data.get("inbox_id", "")),
             max_length=runtime.settings.limits.message_text,
         )
         return Redirect(f"/conversations/{conversation_id}", status_code=303)
+
+    @post("/conversations/{conversation_id:int}/suggestions/{suggestion_id:int}", status_code=303)
+    async def decide_suggestion(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+        suggestion_id: FromPath[int],
+        data: Form,
+    ) -> Redirect:
+        """Accept (merge) or reject a merge suggestion from the customer panel."""
+        decision = data.get("decision")
+        if decision not in ("accept", "reject"):
+            raise Invalid("decision must be accept or reject")
+        await actions.decide_suggestion(
+            runtime.db, ui_viewer, suggestion_id, accept=decision == "accept"
+        )
+        return Redirect(f"/conversations/{conversation_id}", status_code=303)
+
+    @get("/sms-length", media_type="application/json")
+    async def reply_sms_length(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        text: FromQuery[str] = "",
+    ) -> dict[str, Any]:
+        """The reply box's segment counter (the session twin of POST /api/v1/sms/length)."""
+        if len(text) > runtime.settings.limits.message_text:
+            raise Invalid("text is too long")
+        return sms_length(text).as_dict()
 
     @post("/conversations/{conversation_id:int}/manage", status_code=303)
     async def manage(

@@ -54,3 +54,61 @@
   }
   connect();
 })();
+
+// Simulator: offer only the inboxes that receive the chosen channel, and say what a sender is.
+(function () {
+  "use strict";
+  const channel = document.getElementById("sim-channel");
+  const inbox = document.getElementById("sim-inbox");
+  const hint = document.getElementById("sim-hint");
+  if (!channel || !inbox) return;
+  function update() {
+    const chosen = channel.selectedOptions[0];
+    const kind = chosen.dataset.kind;
+    let first = null;
+    for (const option of inbox.options) {
+      option.hidden = option.dataset.kind !== kind;
+      if (!option.hidden && first === null) first = option;
+    }
+    if (inbox.selectedOptions[0] && inbox.selectedOptions[0].hidden && first) first.selected = true;
+    if (hint) hint.textContent = chosen.dataset.hint;
+  }
+  channel.addEventListener("change", update);
+  update();
+})();
+
+// Reply box: what the chosen channel allows (WhatsApp window, SMS opt-out) and SMS segments.
+(function () {
+  "use strict";
+  const picker = document.getElementById("reply-channel");
+  const text = document.querySelector("form.reply textarea[name=text]");
+  const closed = document.getElementById("reply-closed");
+  const open = document.getElementById("reply-window");
+  const count = document.getElementById("sms-count");
+  if (!picker || !text) return;
+  let timer = null;
+  function channel() { return picker.selectedOptions[0].dataset.channel; }
+  function describe() {
+    const reason = picker.selectedOptions[0].dataset.closed;
+    closed.textContent = reason;
+    closed.hidden = !reason;
+    open.hidden = Boolean(reason) || channel() !== "whatsapp";
+    measure();
+  }
+  function measure() {
+    clearTimeout(timer);
+    if (channel() !== "sms" || !text.value) { count.hidden = true; return; }
+    timer = setTimeout(async function () {
+      const url = "/sms-length?text=" + encodeURIComponent(text.value);
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const size = await response.json();
+      count.textContent = size.segments + " SMS segment" + (size.segments === 1 ? "" : "s") +
+        " · " + size.units + "/" + size.per_segment * Math.max(size.segments, 1) + " " + size.encoding;
+      count.hidden = false;
+    }, 150);
+  }
+  picker.addEventListener("change", describe);
+  text.addEventListener("input", measure);
+  describe();
+})();
