@@ -79,6 +79,9 @@ async def test_login_conversation_reply_and_a_live_simulated_message(
     await expect(agent_tab.locator("#live-state")).to_have_attribute("data-state", "live")
 
     await agent_tab.fill("form.reply textarea", "It left the warehouse today.")
+    # The last channel used is SMS, so the box counts segments as the agent types.
+    await expect(agent_tab.locator("#sms-count")).to_contain_text("1 SMS segment")
+    await shoot(agent_tab, "2-reply-box")
     await agent_tab.click("form.reply button[type=submit]")
     await expect(timeline).to_contain_text("It left the warehouse today.")
 
@@ -92,9 +95,9 @@ async def test_login_conversation_reply_and_a_live_simulated_message(
     await expect(customer_tab.locator("#sim-result")).to_contain_text("200")
     # The open conversation shows it without a reload: the websocket told the tab.
     await expect(timeline).to_contain_text("Great, thanks!", timeout=3000)
-    await shoot(agent_tab, "2-conversation")
+    await shoot(agent_tab, "3-conversation-live")
     await customer_tab.reload()
     await expect(customer_tab.locator("#sim-sent")).to_contain_text("It left the warehouse today.")
-    await shoot(customer_tab, "3-simulator")
+    await shoot(customer_tab, "4-simulator")
     await context.close()
 
