@@ -59,7 +59,7 @@
 
   /* --- the view, inside a shadow root --- */
   var host = document.createElement("div");
-  var root = host.attachShadow({ mode: "closed" });
+  var root = host.attachShadow({ mode: "open" });
   var style = document.createElement("style");
   style.textContent =
     ":host{all:initial}*{box-sizing:border-box;font:14px/1.4 system-ui,sans-serif}" +

@@ -1,0 +1,70 @@
+"""The chat widget embedded in a shop's page, in Debian's headless Chromium: a visitor writes,
+the agent's reply appears in the widget, and a reload keeps the conversation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.connectors.provider_server import Answer, ProviderServer
+from tests.factories import make_agent, make_inbox
+
+playwright_api = pytest.importorskip(
+    "playwright.async_api", reason="playwright is not installed (pip install -e '.[test]')"
+)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not os.access(CHROMIUM, os.X_OK),
+    reason=f"Debian's chromium is missing at {CHROMIUM} (scripts/install-test-tools installs it)",
+)
+PAGE = """<!doctype html><html lang="en"><head><style>*{color:red!important}</style></head>
+<body><h1>Shop</h1><script src="{src}" data-lang="en" async></script></body></html>"""
+
+
+@pytest.fixture
+def shop():
+    """The shop's own site: another origin (port) than the support server, on loopback."""
+    with ProviderServer() as site:
+        yield site
+
+
+@pytest.fixture
+async def browser():
+    async with playwright_api.async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield chromium
+        await chromium.close()
+
+
+async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(
+    server, db, browser, shop
+):
+    inbox = await make_inbox(db, "webchat", "Shop chat", {
+        "allowed_origins": [shop.url], "identity_secret": "s" * 32})
+    agent = await make_agent(db, inboxes=[inbox])
+    expect = playwright_api.expect
+    page = await browser.new_page()
+    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}")
+    shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
+    await page.goto(f"{shop.url}/")
+    await page.click("button.bubble")
+    await page.fill("textarea", "Is the blue kettle in stock?")
+    await page.press("textarea", "Enter")
+    await expect(page.locator(".m.in")).to_have_count(1)
+    async with server.client(agent.token) as client:
+        [conversation] = (await client.get("/api/v1/conversations")).json()["items"]
+        response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages",
+                                     json={"text": "Yes, 3 left!"})
+        assert response.status_code == 201
+    await expect(page.locator(".m.out")).to_contain_text("Yes, 3 left!")
+    # The host page's CSS does not reach inside the widget.
+    colour = await page.locator(".m.out").evaluate("e => getComputedStyle(e).color")
+    assert colour != "rgb(255, 0, 0)"
+    await page.reload()
+    await page.click("button.bubble")
+    await expect(page.locator(".m")).to_have_count(2)
+    await expect(page.locator(".m.in")).to_contain_text("Is the blue kettle in stock?")
