@@ -86,11 +86,15 @@ class FaqBot:
                     await self.prepare()
                     return 0
                 self._read = self._stored = int(row.value or 0)
-            events = await events_since(session, self._read, None, BATCH)
+            snapshot = await self.kb.current(session)
+            if not snapshot.entries:
+                # No knowledge base: skip the log's events unread instead of decoding them.
+                newest = await last_seq(session)
+                self._read = max(self._read, newest)
+                events = []
+            else:
+                events = await events_since(session, self._read, None, BATCH)
             wanted = [e.payload for e in events if _from_customer(e)]
-            snapshot = await self.kb.current(session) if wanted else None
-        if snapshot is None or not snapshot.entries:
-            wanted = []  # no knowledge base: nothing to be sure or unsure about
         last = events[-1].seq if events else self._read
         idle = last == self._stored or time.monotonic() - self._stored_at < STORE_SECONDS
         if not wanted and idle:
