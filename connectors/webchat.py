@@ -75,6 +75,10 @@ class WidgetSocket:
     queue: asyncio.Queue[dict[str, Any]] = field(
         default_factory=lambda: asyncio.Queue(SOCKET_QUEUE)
     )
+    shown: set[int] = field(default_factory=set)  # replies this widget was given: it may read
+
+    def showed(self, messages: list[dict[str, Any]]) -> None:
+        self.shown.update(m["id"] for m in messages if m.get("direction") == "out")
 
     def put(self, frame: dict[str, Any]) -> bool:
         try:
@@ -223,8 +227,13 @@ class WebchatConnector:
             ),
         }
         reached = self.hub.publish(message.conversation_id, frame)
-        return SendReceipt(external_id=f"out:{message.message_id}",
+        return SendReceipt(external_id=reply_key(message.message_id),
                            status="delivered" if reached else "sent")
+
+
+def reply_key(message_id: int) -> str:
+    """The external id a reply gets when sent: read receipts find it by this."""
+    return f"out:{message_id}"
 
 
 def _text_field(params: dict[str, Any], name: str) -> str | None:

@@ -18,9 +18,10 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, WebSocketDisconnect
 
 from connectors.base import ChannelInbox, SignatureError
-from connectors.webchat import MAX_TEXT, Visitor, WebchatConnector, WidgetSocket
+from connectors.webchat import MAX_TEXT, Visitor, WebchatConnector, WidgetSocket, reply_key
 from inbox.errors import Invalid, NotFound, TooLarge
 from inbox.ingest import ingest
+from inbox.outbox import record_delivery_status
 from inbox.webchat import visitor_conversation, visitor_messages, webchat_inbox, widget_message
 from web.runtime import Runtime
 from web.widget_throttle import WidgetThrottle
@@ -200,6 +201,7 @@ async def widget_socket(
         if current is not None:
             connector.hub.follow(listener, current)
         page = await conversation_page(runtime, inbox, visitor, since)
+        listener.showed(page["messages"])
         await socket.send_json({"type": "hello", **page, **connector.widget_config(inbox)})
         address = socket.client.host if socket.client else "unknown"
         await _serve(socket, runtime, inbox, listener, address, page["cursor"])
@@ -221,7 +223,10 @@ async def _serve(
 
     async def write() -> None:
         while True:
-            await socket.send_json(await listener.queue.get())
+            frame = await listener.queue.get()
+            if frame.get("type") == "message":
+                listener.showed([frame["message"]])
+            await socket.send_json(frame)
 
     tasks = [asyncio.ensure_future(write())]
     if not runtime.dispatch:
@@ -230,7 +235,7 @@ async def _serve(
     try:
         while not any(task.done() for task in tasks):
             raw = await socket.receive_text()
-            await _incoming(socket, runtime, inbox, listener.visitor, raw, address)
+            await _incoming(socket, runtime, inbox, listener, raw, address)
     finally:
         for task in tasks:
             task.cancel()
@@ -257,17 +262,21 @@ async def _incoming(
     socket: WebSocket[Any, Any, Any],
     runtime: Runtime,
     inbox: ChannelInbox,
-    visitor: Visitor,
+    listener: WidgetSocket,
     raw: str,
     address: str,
 ) -> None:
-    """One frame from the widget: a message (acknowledged) or a typing notice."""
+    """One frame from the widget: a message (acknowledged), a read receipt or typing."""
+    visitor = listener.visitor
     try:
         if len(raw) > MAX_BODY:
             raise TooLarge("message is too large")
         frame = _json(raw.encode())
         if frame.get("type") == "typing":
             return  # agents' typing view is not wired yet; accepted and dropped
+        if frame.get("type") == "read":
+            await _read(runtime, inbox, listener, frame.get("message_id"))
+            return
         if frame.get("type") != "message":
             raise Invalid("type must be message or typing")
         visitor = _connector(runtime).with_form(visitor, frame)
@@ -278,6 +287,15 @@ async def _incoming(
         await socket.send_json(
             {"type": "error", "id": _frame_id(raw), "status": _status(exc), "error": _detail(exc)}
         )
+
+
+async def _read(
+    runtime: Runtime, inbox: ChannelInbox, listener: WidgetSocket, message_id: Any
+) -> None:
+    """The visitor saw a reply: mark it read (only a reply this widget was given)."""
+    if not isinstance(message_id, int) or message_id not in listener.shown:
+        raise NotFound("no such reply in this conversation")
+    await record_delivery_status(runtime.db, inbox.id, reply_key(message_id), "read")
 
 
 def _status(exc: Exception) -> int:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.connectors.provider_server import Answer, ProviderServer
 from tests.factories import make_agent, make_inbox
+from tests.web.support import wait_for_message
 
 playwright_api = pytest.importorskip(
     "playwright.async_api", reason="playwright is not installed (pip install -e '.[test]')"
@@ -60,7 +61,11 @@ async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(
         response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages",
                                      json={"text": "Yes, 3 left!"})
         assert response.status_code == 201
-    await expect(page.locator(".m.out")).to_contain_text("Yes, 3 left!")
+        await expect(page.locator(".m.out")).to_contain_text("Yes, 3 left!")
+        # The open panel showed the reply: the agent sees it read.
+        read = await wait_for_message(client, conversation["id"], response.json()["id"],
+                                      lambda m: m["status"] == "read")
+        assert read["status"] == "read"
     # The host page's CSS does not reach inside the widget.
     colour = await page.locator(".m.out").evaluate("e => getComputedStyle(e).color")
     assert colour != "rgb(255, 0, 0)"

@@ -306,3 +306,23 @@ async def test_replies_sent_by_a_separate_worker_reach_the_widget(settings, db, 
         await worker.stop()
     assert reply["status"] == "sent"  # the worker's own hub had no socket for it
     assert got["message"]["id"] == reply["id"] and got["message"]["text"] == "Yes!"
+
+
+async def test_a_widget_marks_only_replies_it_was_shown_as_read(server, inbox, agent):
+    alice, bob = visitor_id(), visitor_id()
+    a = await posted(server, inbox, alice, "Alice here")
+    b = await posted(server, inbox, bob, "Bob here")
+    to_alice = await agent_replies(server, agent, a["conversation_id"], "Hi Alice")
+    to_bob = await agent_replies(server, agent, b["conversation_id"], "Hi Bob")
+    async with widget_socket(server, inbox, alice) as ws:
+        await frame(ws)
+        await ws.send(json.dumps({"type": "read", "message_id": to_bob["id"]}))
+        refused = await frame(ws)
+        await ws.send(json.dumps({"type": "read", "message_id": to_alice["id"]}))
+        async with server.client(agent.token) as client:
+            read = await wait_for_message(client, a["conversation_id"], to_alice["id"],
+                                          lambda m: m["status"] == "read")
+            others = await messages_of(client, b["conversation_id"])
+    assert refused["type"] == "error" and refused["status"] == 404
+    assert read["status"] == "read"
+    assert [m["status"] for m in others if m["id"] == to_bob["id"]] == ["sent"]

@@ -110,7 +110,7 @@
   bubble.addEventListener("click", function () {
     panel.classList.toggle("open");
     bubble.setAttribute("aria-label", panel.classList.contains("open") ? t.close : t.open);
-    if (panel.classList.contains("open")) input.focus();
+    if (panel.classList.contains("open")) { input.focus(); markRead(); }
   });
   (document.body || document.documentElement).appendChild(host);
 
@@ -127,6 +127,14 @@
     item.appendChild(el("div", "", m.text));
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
+    if (m.direction === "out") { unread.push(m.id); markRead(); }
+  }
+  var unread = [];
+  function markRead() {  // a reply counts as read once the open panel has shown it
+    if (!panel.classList.contains("open") || !ws || ws.readyState !== 1) return;
+    unread.splice(0).forEach(function (id) {
+      ws.send(JSON.stringify({ type: "read", message_id: id }));
+    });
   }
   function configure(c) {
     if (c.offline_form || c.prechat_form) contact.classList.remove("hidden");
@@ -139,7 +147,7 @@
     var url = base.replace(/^http/, "ws") + "/widget/ws?" + query({ since: cursor });
     try { ws = new WebSocket(url); } catch (e) { return poll(); }
     var opened = false;
-    ws.onopen = function () { opened = true; failures = 0; flush(); };
+    ws.onopen = function () { opened = true; failures = 0; flush(); markRead(); };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
       if (f.type === "hello") { configure(f); (f.messages || []).forEach(show); }
