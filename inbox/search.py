@@ -19,6 +19,7 @@ from sqlalchemy import text as sa_text
 
 from inbox.statements import Prepared
 
+PREFIX_INDEXED = 8  # FTS5 prefix indexes cover 2..8 characters (revision 0006_search_prefix)
 _RUN = re.compile(r"\w+", re.UNICODE)
 _MAX_QUERY_TERMS = 16
 
@@ -73,8 +74,11 @@ def query_groups(query: str) -> list[tuple[bool, list[str]]]:
 def fts5_query(groups: Sequence[tuple[bool, list[str]]]) -> str:
     parts = []
     for cjk, terms in groups:
-        # Terms are \w+ only, so they cannot break out of the quotes.
-        parts.append('"' + " ".join(terms) + '"' if cjk else f'"{terms[0]}"*')
+        # Terms are \w+ only, so they cannot break out of the quotes. A word is a prefix of
+        # at most PREFIX_INDEXED characters, the longest the FTS5 prefix index serves (longer
+        # ones would merge every matching term's list first): "cancellation" finds
+        # "cancellations", and also "cancella-" words, a fair price for a fast search.
+        parts.append('"' + " ".join(terms) + '"' if cjk else f'"{terms[0][:PREFIX_INDEXED]}"*')
     return " AND ".join(parts)
 
 
