@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Litestar, MediaType, Response, get
+from litestar import Litestar, MediaType, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
@@ -24,6 +24,7 @@ from web.api.faq import FaqController, FaqSuggestionsController, ReportsControll
 from web.api.sms import SmsController
 from web.api.stream import SearchController
 from web.auth import provide_viewer
+from web.browser_rules import same_site_sockets, security_headers
 from web.errors import HANDLERS
 from web.live import Fanout, agent_socket
 from web.runtime import Runtime
@@ -32,18 +33,10 @@ from web.ui.session import csrf_config, session_config
 from web.ui.simulator import SimulatorController
 from web.ui.throttle import LoginThrottle
 from web.webhooks import ApiChannelController, WebhookController
-from web.widget import WidgetController, widget_socket
+from web.widget import AgentTypingController, WidgetController, widget_socket
 from web.widget_throttle import WidgetThrottle
 
 UI = Path(__file__).parent / "ui"
-# No inline script anywhere: data never becomes code in the page.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 
 @get("/health", media_type=MediaType.JSON, tags=["health"])
@@ -77,7 +70,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
     def provide_runtime() -> Runtime:
         return runtime
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             ApiChannelController,
@@ -92,6 +85,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             SmsController,
             agent_socket,
             WidgetController,
+            AgentTypingController,
             widget_socket,
             PagesController,
             SimulatorController,
@@ -104,8 +98,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
         },
         exception_handlers={**HANDLERS, LoginRequired: login_redirect},
         before_request=_refuse_huge_ids,
-        after_request=_security_headers,
-        middleware=[session_config(settings).middleware],
+        middleware=[same_site_sockets, session_config(settings).middleware],
         csrf_config=csrf_config(settings),
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_templates())),
         on_startup=[start],
@@ -122,6 +115,9 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
         ),
         debug=False,
     )
+    # Outermost, so the router's own 404s and 405s carry the headers too.
+    app.asgi_handler = security_headers(app.asgi_handler)
+    return app
 
 
 async def _refuse_huge_ids(request: Any) -> None:
@@ -130,12 +126,6 @@ async def _refuse_huge_ids(request: Any) -> None:
         if isinstance(value, int) and not 0 < value <= MAX_ID:
             raise NotFound("not found")
     return None
-
-
-async def _security_headers(response: Response[Any]) -> Response[Any]:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
 
 
 def _templates() -> Environment:
