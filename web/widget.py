@@ -16,12 +16,15 @@ from typing import Any
 from litestar import Controller, Request, Response, WebSocket, get, post, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, WebSocketDisconnect
+from litestar.params import FromPath
 
 from connectors.base import ChannelInbox, SignatureError
 from connectors.webchat import MAX_TEXT, Visitor, WebchatConnector, WidgetSocket, reply_key
+from inbox.access import Viewer
 from inbox.errors import Invalid, NotFound, TooLarge
 from inbox.ingest import ingest
 from inbox.outbox import record_delivery_status
+from inbox.queries import visible_conversation
 from inbox.webchat import visitor_conversation, visitor_messages, webchat_inbox, widget_message
 from web.runtime import Runtime
 from web.widget_throttle import WidgetThrottle
@@ -103,7 +106,7 @@ class WidgetController(Controller):
 
     tags = ["chat widget"]
 
-    @get("/widget.js", media_type="application/javascript")
+    @get("/widget.js", media_type="application/javascript; charset=utf-8")
     async def script(
         self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
     ) -> Response[bytes]:
@@ -111,7 +114,7 @@ class WidgetController(Controller):
         await _inbox(runtime, request.query_params.get("inbox"))
         return Response(
             SCRIPT.read_bytes(),
-            media_type="application/javascript",
+            media_type="application/javascript; charset=utf-8",
             headers={
                 "Cache-Control": "public, max-age=300",
                 "Cross-Origin-Resource-Policy": "cross-origin",
@@ -158,6 +161,23 @@ class WidgetController(Controller):
         visitor = connector.visitor(inbox, params)
         page = await conversation_page(runtime, inbox, visitor, _since(params.get("since")))
         return Response(page, headers=_cors(origin))
+
+
+class AgentTypingController(Controller):
+    """An agent's typing notice, shown in the widgets of the conversation's visitor."""
+
+    path = "/api/v1/conversations"
+    tags = ["chat widget"]
+
+    @post("/{conversation_id:int}/typing", status_code=202)
+    async def typing(self, runtime: NamedDependency[Runtime], viewer: NamedDependency[Viewer],
+                     conversation_id: FromPath[int]) -> dict[str, int]:
+        """Tell the visitor's open widgets an agent is typing; answers how many were told."""
+        async with runtime.db.read() as session:
+            await visible_conversation(session, viewer, conversation_id)
+        told = _connector(runtime).hub.publish(conversation_id, {
+            "type": "typing", "conversation_id": conversation_id, "author": "agent"})
+        return {"widgets": told}
 
 
 def _json(body: bytes) -> Params:

@@ -58,6 +58,8 @@ async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(
     await expect(page.locator(".m.in")).to_have_count(1)
     async with server.client(agent.token) as client:
         [conversation] = (await client.get("/api/v1/conversations")).json()["items"]
+        await client.post(f"/api/v1/conversations/{conversation['id']}/typing")
+        await expect(page.get_by_text("Support is typing…")).to_be_visible()
         response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages",
                                      json={"text": "Yes, 3 left!"})
         assert response.status_code == 201

@@ -106,7 +106,7 @@ async def test_the_script_is_served_for_a_webchat_token_only(server, inbox):
         script = await client.get("/widget.js", params={"inbox": inbox.token})
         unknown = await client.get("/widget.js", params={"inbox": "nope"})
     assert script.status_code == 200
-    assert script.headers["content-type"].startswith("application/javascript")
+    assert script.headers["content-type"] == "application/javascript; charset=utf-8"
     assert "attachShadow" in script.text and "문의하기" in script.text
     assert unknown.status_code == 404
 
@@ -326,3 +326,24 @@ async def test_a_widget_marks_only_replies_it_was_shown_as_read(server, inbox, a
     assert refused["type"] == "error" and refused["status"] == 404
     assert read["status"] == "read"
     assert [m["status"] for m in others if m["id"] == to_bob["id"]] == ["sent"]
+
+
+async def test_agent_typing_reaches_only_that_conversations_widget(server, db, inbox, agent):
+    alice, bob = visitor_id(), visitor_id()
+    a = await posted(server, inbox, alice, "Alice here")
+    b = await posted(server, inbox, bob, "Bob here")
+    outsider = await make_agent(db, inboxes=[await make_inbox(db, "api")])
+    async with widget_socket(server, inbox, alice) as alice_ws, \
+            widget_socket(server, inbox, bob) as bob_ws:
+        await frame(alice_ws), await frame(bob_ws)
+        async with server.client(outsider.token) as client:
+            hidden = await client.post(f"/api/v1/conversations/{a['conversation_id']}/typing")
+        async with server.client(agent.token) as client:
+            told = await client.post(f"/api/v1/conversations/{a['conversation_id']}/typing")
+            await client.post(f"/api/v1/conversations/{b['conversation_id']}/typing")
+        to_alice, to_bob = await frame(alice_ws), await frame(bob_ws)
+    assert hidden.status_code == 404
+    assert told.status_code == 202 and told.json() == {"widgets": 1}
+    assert to_alice == {"type": "typing", "conversation_id": a["conversation_id"],
+                        "author": "agent"}
+    assert to_bob["conversation_id"] == b["conversation_id"]

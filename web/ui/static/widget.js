@@ -16,12 +16,12 @@
           offline: "We are offline. Leave a message and your email; we will write back.",
           email: "Email (optional)", name: "Name (optional)", open: "Open chat", close: "Close",
           you: "You", agent: "Support", bot: "Assistant", error: "Could not send. Retrying…",
-          tooMany: "Too many messages. Please wait a moment." },
+          tooMany: "Too many messages. Please wait a moment.", typing: "Support is typing…" },
     ko: { title: "문의하기", placeholder: "메시지를 입력하세요…", send: "보내기",
           offline: "지금은 상담 시간이 아닙니다. 메시지와 이메일을 남겨 주시면 답변드리겠습니다.",
           email: "이메일 (선택)", name: "이름 (선택)", open: "채팅 열기", close: "닫기",
           you: "나", agent: "상담원", bot: "도우미", error: "전송 실패. 다시 시도합니다…",
-          tooMany: "메시지가 너무 많습니다. 잠시 후 다시 시도하세요." }
+          tooMany: "메시지가 너무 많습니다. 잠시 후 다시 시도하세요.", typing: "상담원이 입력 중…" }
   };
   var lang = (data.lang || navigator.language || "en").slice(0, 2).toLowerCase();
   var t = STRINGS[lang] || STRINGS.en;
@@ -73,7 +73,7 @@
     ".log{flex:1;overflow-y:auto;padding:10px;display:flex;flex-direction:column;gap:6px}" +
     ".m{max-width:80%;padding:7px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word}" +
     ".in{align-self:flex-end;background:#2563eb;color:#fff}.out{align-self:flex-start;" +
-    "background:#f1f5f9;color:#111}.who{font-size:11px;opacity:.7}.note{font-size:12px;color:#555}" +
+    "background:#f1f5f9;color:#111}.who{font-size:11px;opacity:.7}.note{font-size:12px;color:#555;padding:0 10px}" +
     "form{display:flex;flex-direction:column;border-top:1px solid #e5e7eb;padding:8px;gap:6px}" +
     ".row{display:flex;gap:6px}input,textarea{flex:1;border:1px solid #cbd5e1;border-radius:6px;" +
     "padding:6px}textarea{resize:none;height:38px}button.send{border:0;border-radius:6px;" +
@@ -105,7 +105,9 @@
   var send = el("button", "send", t.send); send.type = "submit";
   row.appendChild(input); row.appendChild(send);
   form.appendChild(contact); form.appendChild(row);
-  panel.appendChild(log); panel.appendChild(form);
+  var typing = el("div", "note hidden", t.typing);
+  var typingTimer = null;
+  panel.appendChild(log); panel.appendChild(typing); panel.appendChild(form);
   root.appendChild(bubble); root.appendChild(panel);
   bubble.addEventListener("click", function () {
     panel.classList.toggle("open");
@@ -151,7 +153,12 @@
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
       if (f.type === "hello") { configure(f); (f.messages || []).forEach(show); }
-      else if (f.type === "message") show(f.message);
+      else if (f.type === "message") { typing.classList.add("hidden"); show(f.message); }
+      else if (f.type === "typing") {
+        typing.classList.remove("hidden");
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(function () { typing.classList.add("hidden"); }, 5000);
+      }
       else if (f.type === "ack") {
         pending = pending.filter(function (p) { return p.id !== f.id; });
         show({ id: f.message_id, direction: "in", text: sentText[f.id] || "" });
