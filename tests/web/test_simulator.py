@@ -8,10 +8,11 @@ from sqlmodel import select
 
 from inbox import actions
 from inbox.access import Viewer
-from inbox.models import Message
+from inbox.models import Inbox, Message
 from tests.conftest import LiveServer
 from tests.factories import make_agent, make_inbox
 from tests.web.test_pages import csrf_from, login
+from web.demo import ADMIN, load_demo
 
 TWILIO = {"phone_number": "+14155550100", "account_sid": "AC" + "1" * 32,
           "auth_token": "twilio-secret"}
@@ -151,3 +152,23 @@ async def test_replies_to_a_demo_inbox_reach_the_simulated_phone_not_a_provider(
     assert "It is on its way!" in page.text and shown in page.text
     sent = [m for m in await stored(db, stored_as) if m.direction == "out"]
     assert sent and sent[0].status in ("queued", "sent")
+
+
+async def test_the_demo_inboxes_take_simulated_messages_and_reply_only_to_the_sink(
+    server, db, settings, capsys
+):
+    await load_demo(db, settings, 0, 0)
+    assert f"{settings.public_url}/simulator" in capsys.readouterr().out
+    async with db.read() as session:
+        inboxes = {i.kind: i for i in (await session.exec(select(Inbox))).all()}
+    for kind in ("twilio", "whatsapp", "telegram"):
+        sink = f"{settings.public_url}/simulator/provider/{kind}"
+        assert inboxes[kind].config["api_base_url"] == sink
+    plays = [("sms", "twilio", "+14155550199"), ("whatsapp_cloud", "whatsapp", "+821055556666"),
+             ("telegram", "telegram", "700700700"), ("email", "email", "new@example.net")]
+    async with server.client() as client:
+        await login(client, ADMIN[0], ADMIN[2])
+        for channel, kind, sender in plays:
+            answer = await simulate(client, channel=channel, inbox_id=str(inboxes[kind].id),
+                                    sender=sender, name="Demo", text=f"demo via {channel}")
+            assert 'class="sim-result ok"' in answer.text, (channel, answer.text)
