@@ -101,3 +101,28 @@ async def test_login_conversation_reply_and_a_live_simulated_message(
     await shoot(customer_tab, "4-simulator")
     await context.close()
 
+
+
+async def test_script_in_a_message_or_name_is_text_and_other_inboxes_are_404(
+    server, db, settings, browser
+):
+    api = await make_inbox(db, "api")
+    hidden = await make_inbox(db, "api", "Another team")
+    agent = await make_agent(db, "jo@support.example", inboxes=[api])
+    payload = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+    mine = await ingest(db, inbound(api, f"Hi {payload}", email="eve@example.org",
+                                    name=f"Eve {payload}"), settings)
+    theirs = await ingest(db, inbound(hidden, "Secret", email="other@example.org"), settings)
+    context = await browser.new_context()
+    page = await context.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    await sign_in(page, server.url, agent.email)
+    await page.goto(f"{server.url}/conversations/{mine.conversation_id}")
+    await playwright_api.expect(page.locator("#timeline")).to_contain_text(payload)
+    await playwright_api.expect(page.locator("h1")).to_contain_text(f"Eve {payload}")
+    assert await page.evaluate("window.pwned === undefined") and dialogs == []
+    assert await page.locator("#timeline img, #timeline script").count() == 0
+    other = await page.goto(f"{server.url}/conversations/{theirs.conversation_id}")
+    assert other.status == 404
+    await context.close()
