@@ -31,6 +31,7 @@ from connectors.base import (
     InboundAttachment,
     InboundMessage,
     InvalidInbound,
+    MessageEdit,
     OutboundMessage,
     PermanentDeliveryError,
     RawRequest,
@@ -90,7 +91,9 @@ class TelegramConnector:
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             raise SignatureError("X-Telegram-Bot-Api-Secret-Token is missing or wrong")
 
-    async def parse(self, inbox: ChannelInbox, request: RawRequest) -> list[InboundMessage]:
+    async def parse(
+        self, inbox: ChannelInbox, request: RawRequest
+    ) -> list[InboundMessage | MessageEdit]:
         data = json_object(request.body, self.settings.limits.json_nesting)
         if not isinstance(data.get("update_id"), int) or isinstance(data["update_id"], bool):
             raise InvalidInbound("update_id is required (an integer)")
@@ -104,14 +107,21 @@ class TelegramConnector:
         sender = _checked(message)
         if message.chat.type != "private" or sender is None or sender.is_bot:
             return []  # groups and channels are not support conversations
-        return [await self._inbound(inbox, message, sender, update.edited_message is not None)]
+        if update.edited_message is not None:
+            # The stored message changes in place (inbox.edits keeps what it said before).
+            return [
+                MessageEdit(
+                    f"{message.chat.id}:{message.message_id}",
+                    message.text or message.caption or "",
+                    message.edit_date,
+                )
+            ]
+        return [await self._inbound(inbox, message, sender)]
 
     def acknowledge(self, results: list[dict[str, Any]]) -> Reply:
         return Reply(200, {"ok": True, "stored": len(results)})
 
-    async def _inbound(
-        self, inbox: ChannelInbox, message: Message, sender: User, edited: bool
-    ) -> InboundMessage:
+    async def _inbound(self, inbox: ChannelInbox, message: Message, sender: User) -> InboundMessage:
         key = f"{message.chat.id}:{message.message_id}"
         claims = [IdentityClaim("telegram", str(sender.id), verified=True)]
         text = message.text or message.caption or ""
@@ -128,17 +138,10 @@ class TelegramConnector:
             text = "[file could not be downloaded]" if errors else "[unsupported message]"
         reply_to = () if message.reply_to_message is None else (
             f"{message.chat.id}:{message.reply_to_message.message_id}",)
-        if edited:
-            # An edit is stored as a follow-up of the original (each edit once, by its time).
-            meta["edit_of"] = key
-            reply_to = (key,)
-            stamp = message.edit_date.timestamp() if message.edit_date else 0
-            key = f"{key}:edit:{int(stamp)}"
-            text = f"(edited) {text}"
         return InboundMessage(
             inbox_id=inbox.id, external_id=key, identities=tuple(claims), text=text,
             channel="telegram", customer_name=sender.full_name or None,
-            sent_at=message.edit_date if edited else message.date,
+            sent_at=message.date,
             reply_to=reply_to, attachments=tuple(attachments), meta=meta,
         )
 

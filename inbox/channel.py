@@ -59,6 +59,15 @@ class DeliveryUpdate:
 
 
 @dataclass(frozen=True)
+class MessageEdit:
+    """The customer edited a message they sent (Telegram's edited_message)."""
+
+    external_id: str
+    text: str
+    edited_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ChannelInbox:
     """The inbox as a connector sees it: its kind, config and token."""
 

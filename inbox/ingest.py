@@ -130,14 +130,21 @@ async def _resolve_and_store(
     return stored.result
 
 
+def check_text(text: str, limit: int) -> None:
+    """Refuse NUL characters and text past the limit."""
+    if "\x00" in text:
+        raise InvalidInbound("NUL characters are not allowed")
+    if len(text) > limit:
+        raise TooLarge(f"text is longer than {limit} characters")
+
+
 def check_limits(inbound: InboundMessage, limits: Limits) -> None:
     """Refuse what is empty or past the limits before anything is written."""
     if not inbound.external_id or len(inbound.external_id) > 255:
         raise InvalidInbound("external_id must be 1 to 255 characters")
     if "\x00" in inbound.external_id or "\x00" in inbound.text:
         raise InvalidInbound("NUL characters are not allowed")
-    if len(inbound.text) > limits.message_text:
-        raise TooLarge(f"text is longer than {limits.message_text} characters")
+    check_text(inbound.text, limits.message_text)
     if not inbound.text.strip() and not inbound.attachments and not inbound.html:
         raise InvalidInbound("a message needs text or an attachment")
     for attachment in inbound.attachments:

@@ -96,6 +96,10 @@ _INDEX_MESSAGE = {
         text("INSERT INTO message_search (message_id, body) VALUES (:id, :body)")
     ),
 }
+_UNINDEX_MESSAGE = {
+    "sqlite": Prepared(text("DELETE FROM message_search WHERE rowid = :id")),
+    "postgresql": Prepared(text("DELETE FROM message_search WHERE message_id = :id")),
+}
 _INDEX_CUSTOMER = {
     dialect: (
         Prepared(text(f"DELETE FROM customer_search WHERE {key} = :id")),
@@ -111,6 +115,11 @@ def index_message(conn: Connection, dialect: str, message_id: int, body: str) ->
     if not terms:
         return
     _INDEX_MESSAGE[dialect].rows(conn, id=message_id, body=terms)
+
+
+def unindex_message(conn: Connection, dialect: str, message_id: int) -> None:
+    """Forget what a message was findable by (before indexing its new text)."""
+    _UNINDEX_MESSAGE[dialect].rows(conn, id=message_id)
 
 
 def index_customer(

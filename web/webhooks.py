@@ -10,7 +10,8 @@ from litestar.di import NamedDependency
 from litestar.exceptions import MethodNotAllowedException
 from litestar.params import FromPath
 
-from connectors.base import DeliveryUpdate, RawRequest
+from connectors.base import DeliveryUpdate, MessageEdit, RawRequest
+from inbox.edits import record_edit
 from inbox.errors import NotFound, TooLarge
 from inbox.ingest import ingest
 from inbox.outbox import record_delivery_status
@@ -66,6 +67,10 @@ async def receive(
                 runtime.db, inbox.id, item.external_id, item.status, item.error
             )
             results.append({"external_id": item.external_id, "updated": changed})
+        elif isinstance(item, MessageEdit):
+            limit = runtime.settings.limits.message_text
+            changed = await record_edit(runtime.db, inbox.id, item, limit)
+            results.append({"external_id": item.external_id, "edited": changed})
         else:
             result = await ingest(runtime.db, item, runtime.settings)
             results.append(result.as_dict())

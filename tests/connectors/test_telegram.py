@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from sqlalchemy import text
+from websockets.asyncio.client import connect
 
 from inbox.settings import Limits
 from tests.connectors.provider_server import Answer, ProviderServer
@@ -183,17 +184,32 @@ async def test_someone_elses_contact_adds_no_phone(server, db, inbox, agent):
     assert [i["kind"] for i in customer["identities"]] == ["telegram"]
 
 
-async def test_an_edit_is_stored_once_beside_the_original(server, db, inbox, agent):
+async def test_an_edit_changes_the_stored_message_in_place(server, db, inbox, agent):
     assert (await deliver(server, inbox, fixture("text"))).status_code == 200
     edit = fixture("text")
     edit["update_id"] += 1
     edit["edited_message"] = dict(edit.pop("message"), edit_date=1749416999,
                                   text="Hello! Where is my order #1043?")
-    for _ in range(2):
-        assert (await deliver(server, inbox, edit)).status_code == 200
+    async with connect(f"{server.ws_url}/ws?token={agent.token}") as socket:
+        for _ in range(2):  # Telegram retries: the second delivery changes nothing
+            assert (await deliver(server, inbox, edit)).status_code == 200
+        frame = json.loads(await asyncio.wait_for(socket.recv(), 5))
+    assert frame["type"] == "message.updated"
+    assert frame["payload"]["text"] == "Hello! Where is my order #1043?"
     _, messages = await only_conversation(server, agent)
-    assert [m["text"] for m in messages] == [
-        "Hello! Where is my order #1042?", "(edited) Hello! Where is my order #1043?"]
+    assert [m["text"] for m in messages] == ["Hello! Where is my order #1043?"]
+    async with server.client(agent.token) as client:
+        found = (await client.get("/api/v1/search", params={"q": "1043"})).json()["messages"]
+        stale = (await client.get("/api/v1/search", params={"q": "1042"})).json()["messages"]
+    assert [m["id"] for m in found] == [messages[0]["id"]] and stale == []
+
+
+async def test_an_edit_of_a_message_never_received_stores_nothing(server, db, inbox, agent):
+    edit = fixture("text")
+    edit["edited_message"] = dict(edit.pop("message"), edit_date=1749416999, text="changed")
+    assert (await deliver(server, inbox, edit)).status_code == 200
+    async with server.client(agent.token) as client:
+        assert (await client.get("/api/v1/conversations")).json()["items"] == []
 
 
 async def test_a_photo_is_fetched_through_get_file(server, db, inbox, agent, bot_api):
