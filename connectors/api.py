@@ -23,6 +23,7 @@ from connectors.base import (
     SignatureError,
     TransientDeliveryError,
 )
+from connectors.payload import json_object
 from inbox.settings import Settings
 
 CUSTOMER_FIELDS = {"name": None, "email": "email", "phone": "phone", "external_id": "external"}
@@ -48,7 +49,7 @@ class ApiConnector:
             )
 
     def parse(self, inbox: ChannelInbox, request: RawRequest) -> list[InboundMessage]:
-        data = _json_object(request.body, self.settings.limits.json_nesting)
+        data = json_object(request.body, self.settings.limits.json_nesting)
         external_id = data.get("external_id")
         if not isinstance(external_id, str | int) or isinstance(external_id, bool):
             raise InvalidInbound("external_id is required (a string)")
@@ -127,34 +128,6 @@ def _claims(customer: dict[str, Any]) -> tuple[list[IdentityClaim], str | None]:
         # The inbox token proves the integrator, so what it asserts counts as verified.
         claims.append(IdentityClaim(kind, str(value), verified=True))
     return claims, name
-
-
-def _json_object(body: bytes, max_depth: int) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInbound("body is not valid JSON") from exc
-    except RecursionError as exc:
-        raise InvalidInbound("JSON is nested too deeply") from exc
-    if not isinstance(data, dict):
-        raise InvalidInbound("body must be a JSON object")
-    if _depth(data) > max_depth:
-        raise InvalidInbound(f"JSON is nested deeper than {max_depth} levels")
-    return data
-
-
-def _depth(value: Any) -> int:
-    depth, level = 0, [value]
-    while level:
-        depth += 1
-        nxt: list[Any] = []
-        for item in level:
-            if isinstance(item, dict):
-                nxt.extend(item.values())
-            elif isinstance(item, list):
-                nxt.extend(item)
-        level = nxt
-    return depth - 1
 
 
 def _timestamp(raw: Any) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from inbox.channel import InvalidInbound
@@ -20,7 +21,34 @@ def json_object(body: bytes, max_depth: int) -> dict[str, Any]:
         raise InvalidInbound("body must be a JSON object")
     if depth(data) > max_depth:
         raise InvalidInbound(f"JSON is nested deeper than {max_depth} levels")
+    if SURROGATE_ESCAPE.search(body) and not _encodable(data):
+        # JSON may escape half a UTF-16 pair; no database can store that text.
+        raise InvalidInbound("JSON text holds an unpaired UTF-16 surrogate (\\uD800-\\uDFFF)")
     return data
+
+
+# Only bodies that escape a surrogate can decode to one, so most bodies skip the walk.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _encodable(value: Any) -> bool:
+    """Whether every string in `value` (keys too) is valid Unicode text."""
+    level = [value]
+    while level:
+        deeper: list[Any] = []
+        for item in level:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+            elif isinstance(item, dict):
+                deeper.extend(item.keys())
+                deeper.extend(item.values())
+            elif isinstance(item, list):
+                deeper.extend(item)
+        level = deeper
+    return True
 
 
 def depth(value: Any) -> int:

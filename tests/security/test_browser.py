@@ -215,7 +215,8 @@ async def test_script_in_names_subjects_and_text_renders_as_text(server, db, set
     assert result is not None
     async with server.client() as client:
         await login(client, agent.email)
-        pages = [await client.get("/"), await client.get(f"/conversations/{result.conversation_id}")]
+        pages = [await client.get("/"),
+                 await client.get(f"/conversations/{result.conversation_id}")]
         page = pages[1]
         await client.post(f"/conversations/{result.conversation_id}/reply", data={
             "text": PAYLOADS[0], "_csrf_token": csrf_from(page.text)})
