@@ -13,8 +13,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.channel import ChannelInbox
+from inbox.db import Database, Tx
 from inbox.errors import NotFound
-from inbox.models import Agent, Direction, Inbox, Message
+from inbox.models import Agent, Delivery, Direction, Inbox, Message
+from inbox.objects import message_object
+from inbox.outbox import advance_status
 
 PAGE = 200
 
@@ -100,3 +103,25 @@ def widget_message(
         "text": text,
         "created_at": created_at,
     }
+
+
+async def mark_read(db: Database, inbox_id: int, message_id: int) -> bool | None:
+    """The visitor saw this reply: move its status forward to read; None while still queued.
+
+    By id, not external id: the widget can see a reply before the outbox records it as sent,
+    and marking it then would race the outbox's own update, so the caller retries shortly.
+    """
+
+    async def work(tx: Tx) -> bool | None:
+        message = await tx.session.get(Message, message_id)
+        if message is None or message.inbox_id != inbox_id or message.direction != "out":
+            return False
+        if message.status == Delivery.queued:
+            return None
+        if not advance_status(message, Delivery.read):
+            return False
+        tx.session.add(message)
+        tx.emit("message.updated", message_object(message), {message.inbox_id})
+        return True
+
+    return await db.run_write(work)

@@ -19,13 +19,18 @@ from litestar.exceptions import HTTPException, WebSocketDisconnect
 from litestar.params import FromPath
 
 from connectors.base import ChannelInbox, SignatureError
-from connectors.webchat import MAX_TEXT, Visitor, WebchatConnector, WidgetSocket, reply_key
+from connectors.webchat import MAX_TEXT, Visitor, WebchatConnector, WidgetSocket
 from inbox.access import Viewer
 from inbox.errors import Invalid, NotFound, TooLarge
 from inbox.ingest import ingest
-from inbox.outbox import record_delivery_status
 from inbox.queries import visible_conversation
-from inbox.webchat import visitor_conversation, visitor_messages, webchat_inbox, widget_message
+from inbox.webchat import (
+    mark_read,
+    visitor_conversation,
+    visitor_messages,
+    webchat_inbox,
+    widget_message,
+)
 from web.runtime import Runtime
 from web.widget_throttle import WidgetThrottle
 
@@ -33,6 +38,7 @@ SCRIPT = Path(__file__).parent / "ui" / "static" / "widget.js"
 MAX_BODY = 4 * MAX_TEXT + 2048  # a full message in JSON escapes, plus the identity fields
 Params = dict[str, Any]
 CATCH_UP_SECONDS = 2.0
+READ_RETRIES = 25
 
 
 def _connector(runtime: Runtime) -> WebchatConnector:
@@ -315,7 +321,10 @@ async def _read(
     """The visitor saw a reply: mark it read (only a reply this widget was given)."""
     if not isinstance(message_id, int) or message_id not in listener.shown:
         raise NotFound("no such reply in this conversation")
-    await record_delivery_status(runtime.db, inbox.id, reply_key(message_id), "read")
+    for _ in range(READ_RETRIES):
+        if await mark_read(runtime.db, inbox.id, message_id) is not None:
+            return
+        await asyncio.sleep(0.2)  # the outbox is still recording the send
 
 
 def _status(exc: Exception) -> int:
