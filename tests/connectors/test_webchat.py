@@ -7,11 +7,16 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
 import secrets
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import uvicorn
+from sqlalchemy import text
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -21,6 +26,7 @@ from tests.web.support import customer_writes, messages_of, wait_for_message
 from web.app import create_app, server_options
 from web.runtime import Runtime
 
+ROOT = Path(__file__).resolve().parents[2]
 SITE = "https://shop.example"
 SECRET = "widget-identity-secret-0123456789"
 
@@ -347,3 +353,33 @@ async def test_agent_typing_reaches_only_that_conversations_widget(server, db, i
     assert to_alice == {"type": "typing", "conversation_id": a["conversation_id"],
                         "author": "agent"}
     assert to_bob["conversation_id"] == b["conversation_id"]
+
+
+async def run_cli(settings, *args: str) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
+    env.update(INBOX_DATABASE_URL=settings.database_url, INBOX_PUBLIC_URL="https://inbox.test")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "web.cli", *args, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_create_inbox_generates_the_identity_secret(server, settings, db):
+    code, out, err = await run_cli(settings, "create-inbox", "--kind", "webchat", "--name",
+                                   "Shop chat", "--json", "--config",
+                                   json.dumps({"allowed_origins": [SITE]}))
+    assert code == 0, err
+    created = json.loads(out)
+    assert created["webhook_url"] == f"https://inbox.test/widget.js?inbox={created['token']}"
+    async with db.read() as session:
+        raw = await session.scalar(text("SELECT config FROM inbox WHERE id = :id"),
+                                   {"id": created["id"]})
+    secret = (raw if isinstance(raw, dict) else json.loads(raw))["identity_secret"]
+    assert len(secret) >= 32
+    new = SimpleNamespace(token=created["token"])
+    signed = {"user_id": "u-1", "signature": sign("u-1", secret)}
+    assert (await post(server, new, visitor_id(), "hi", **signed)).status_code == 201
+    bad = await run_cli(settings, "create-inbox", "--kind", "webchat", "--name", "Bad",
+                        "--config", json.dumps({"allowed_origins": "https://x.example"}))
+    assert bad[0] != 0 and "allowed_origins" in bad[2]
