@@ -383,3 +383,20 @@ async def test_create_inbox_generates_the_identity_secret(server, settings, db):
     bad = await run_cli(settings, "create-inbox", "--kind", "webchat", "--name", "Bad",
                         "--config", json.dumps({"allowed_origins": "https://x.example"}))
     assert bad[0] != 0 and "allowed_origins" in bad[2]
+
+
+async def test_a_visitor_sending_too_fast_gets_429_on_the_socket(server, inbox):
+    async with widget_socket(server, inbox, visitor_id()) as ws:
+        await frame(ws)
+        await ws.send("x" * 20000)
+        too_large = await frame(ws)
+        statuses = []
+        for n in range(21):
+            await ws.send(json.dumps({"type": "message", "id": f"m-{n}", "text": f"hi {n}"}))
+            while True:
+                got = await frame(ws)
+                if got["type"] in ("ack", "error"):
+                    statuses.append(got.get("status", 201))
+                    break
+    assert too_large["type"] == "error" and too_large["status"] == 413
+    assert statuses == [201] * 20 + [429]
