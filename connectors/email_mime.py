@@ -11,7 +11,7 @@ from email.parser import BytesParser
 
 from connectors.email_charsets import decode_text, header_text
 from connectors.email_html import sanitise, to_text, without_quote
-from inbox.channel import InboundAttachment
+from inbox.channel import InboundAttachment, InvalidInbound
 
 TEXT_TYPES = {"text/plain", "text/html"}
 
@@ -81,7 +81,11 @@ class ParsedMail:
 
 def parse_mime(raw: bytes, max_depth: int) -> ParsedMail:
     """Parse `raw`; whatever is broken is skipped and listed in `defects`."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+    except RecursionError as exc:
+        # The stdlib parser recurses per level; thousands of levels are an attack, not mail.
+        raise InvalidInbound(f"MIME is nested far deeper than {max_depth} levels") from exc
     mail = ParsedMail(message=message)
     plain: list[str] = []
     html: list[str] = []

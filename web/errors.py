@@ -43,6 +43,11 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return _error(exc.status_code, str(message), getattr(exc, "headers", None))
 
 
+def too_deep(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # A decoder ran out of stack on a body nested far past the JSON limit (e.g. 500,000 `[`).
+    return _error(400, "the body is nested too deeply")
+
+
 def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # Nothing was committed; a 503 tells a provider to retry later.
     log.exception("database error on %s %s", request.method, request.url.path)
@@ -61,5 +66,6 @@ HANDLERS: dict[Any, Any] = {
     SignatureError: forbidden,
     HTTPException: http_error,
     SQLAlchemyError: database_error,
+    RecursionError: too_deep,
     Exception: internal,
 }
