@@ -76,6 +76,7 @@ class WidgetSocket:
         default_factory=lambda: asyncio.Queue(SOCKET_QUEUE)
     )
     shown: set[int] = field(default_factory=set)  # replies this widget was given: it may read
+    following: set[int] = field(default_factory=set)  # conversation ids
 
     def showed(self, messages: list[dict[str, Any]]) -> None:
         self.shown.update(m["id"] for m in messages if m.get("direction") == "out")
@@ -93,31 +94,38 @@ class WidgetHub:
 
     def __init__(self) -> None:
         self._sockets: dict[int, set[WidgetSocket]] = {}
-        self._open: set[WidgetSocket] = set()
+        self._open: dict[str, set[WidgetSocket]] = {}  # by the visitor's own key prefix
 
     def open(self, socket: WidgetSocket) -> None:
-        self._open.add(socket)
+        self._open.setdefault(socket.visitor.prefixes[0], set()).add(socket)
 
     def close(self, socket: WidgetSocket) -> None:
-        self._open.discard(socket)
-        for conversation_id in [c for c, m in self._sockets.items() if socket in m]:
-            self._sockets[conversation_id].discard(socket)
-            if not self._sockets[conversation_id]:
-                del self._sockets[conversation_id]
+        _discard(self._open, socket.visitor.prefixes[0], socket)
+        for conversation_id in socket.following:
+            _discard(self._sockets, conversation_id, socket)
 
     def follow(self, socket: WidgetSocket, conversation_id: int) -> None:
         """Only for a conversation the socket's own visitor wrote in."""
         self._sockets.setdefault(conversation_id, set()).add(socket)
+        socket.following.add(conversation_id)
 
     def join(self, visitor: Visitor, conversation_id: int) -> None:
         """The visitor wrote in this conversation: each of their open widgets follows it."""
-        for socket in self._open:
-            if socket.visitor.prefixes[0] in visitor.prefixes:
+        for prefix in visitor.prefixes:
+            for socket in list(self._open.get(prefix, ())):
                 self.follow(socket, conversation_id)
 
     def publish(self, conversation_id: int, frame: dict[str, Any]) -> int:
         """Hand a frame to the conversation's widgets; how many took it."""
         return sum(s.put(frame) for s in list(self._sockets.get(conversation_id, ())))
+
+
+def _discard(index: dict[Any, set[WidgetSocket]], key: Any, socket: WidgetSocket) -> None:
+    members = index.get(key)
+    if members is not None:
+        members.discard(socket)
+        if not members:
+            del index[key]
 
 
 class WebchatConnector:
