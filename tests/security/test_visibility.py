@@ -98,3 +98,24 @@ async def test_websocket_frames_of_another_inbox_never_reach_the_agent(server, w
         bob_saw = await asyncio.wait_for(bob_socket.recv(), 5)
     assert "zeppelin" in bob_saw
     assert not any(word in frame for frame in frames for word in SECRET_WORDS), frames
+
+
+async def test_a_customer_of_both_inboxes_shows_each_agent_only_their_messages(server, world):
+    from tests.security.test_browser import login
+
+    await customer_writes(server, world["south"], "my south-only zeppelin secret",
+                          name="Nora North", email="nora@example.com")
+    nora = world["nora"]
+    async with server.client(world["alice"].token) as client:
+        timeline = await client.get(f"/api/v1/customers/{nora['customer_id']}/timeline")
+        search = await client.get("/api/v1/search", params={"q": "zeppelin"})
+    async with server.client() as browser:
+        await login(browser, world["alice"].email)
+        page = await browser.get(f"/conversations/{nora['conversation_id']}")
+    assert timeline.status_code == 200 and page.status_code == 200
+    assert "kettle" in timeline.text and "kettle" in page.text
+    for response in (timeline, search, page):
+        assert "zeppelin" not in response.text, response.text
+    async with server.client(world["bob"].token) as client:
+        theirs = await client.get(f"/api/v1/customers/{nora['customer_id']}/timeline")
+    assert "zeppelin" in theirs.text and "kettle" not in theirs.text
