@@ -119,3 +119,18 @@ async def test_hostile_mime_never_5xx(server, db, raw):
         assert await stored(db) == before
     else:
         assert json.loads(response.text)["message_id"]
+
+
+@pytest.mark.parametrize("kind", ["bogus", "api", "webchat", "EMAIL", "twilio", "%2e%2e",
+                                  "whatsapp", "telegram"])
+async def test_webhook_paths_of_the_wrong_kind_or_junk_are_4xx(server, db, kind):
+    inbox = await make_inbox(db, "webchat")
+    before = await stored(db)
+    async with server.client() as client:
+        answers = [await client.get(f"/webhooks/{kind}/{inbox.id}")]
+        for action in ("", "/status", "/%00", "/" + "x" * 300):
+            answers.append(await client.post(f"/webhooks/{kind}/{inbox.id}{action}",
+                                             content=b"{}"))
+    for response in answers:
+        assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    assert await stored(db) == before
