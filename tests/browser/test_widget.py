@@ -75,3 +75,26 @@ async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(
     await page.click("button.bubble")
     await expect(page.locator(".m")).to_have_count(2)
     await expect(page.locator(".m.in")).to_contain_text("Is the blue kettle in stock?")
+
+
+async def test_the_faq_bot_answers_first_and_hands_over_on_request(server, db, browser, shop):
+    inbox = await make_inbox(db, "webchat", "Shop chat", {
+        "allowed_origins": [shop.url], "identity_secret": "s" * 32})
+    admin = await make_agent(db, admin=True)
+    async with server.client(admin.token) as client:
+        entry = {"question": "How much does shipping cost?", "answer": "Shipping is 3,000 KRW.",
+                 "language": "en"}
+        assert (await client.post("/api/v1/faq", json=entry)).status_code == 201
+    expect = playwright_api.expect
+    page = await browser.new_page()
+    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}")
+    shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
+    await page.goto(f"{shop.url}/")
+    await page.click("button.bubble")
+    await page.fill("textarea", "How much does shipping cost?")
+    await page.press("textarea", "Enter")
+    await expect(page.locator(".m.out").first).to_contain_text("Shipping is 3,000 KRW.")
+    await page.click("button.human")
+    await expect(page.locator(".m.out")).to_have_count(2)
+    await expect(page.locator(".m.out").last).to_contain_text("connecting you with a person")
+    await expect(page.locator("button.human")).to_be_hidden()

@@ -16,12 +16,14 @@
           offline: "We are offline. Leave a message and your email; we will write back.",
           email: "Email (optional)", name: "Name (optional)", open: "Open chat", close: "Close",
           you: "You", agent: "Support", bot: "Assistant", error: "Could not send. Retrying…",
-          tooMany: "Too many messages. Please wait a moment.", typing: "Support is typing…" },
+          tooMany: "Too many messages. Please wait a moment.", typing: "Support is typing…",
+          human: "Talk to a person", humanText: "I'd like to talk to a human agent, please." },
     ko: { title: "문의하기", placeholder: "메시지를 입력하세요…", send: "보내기",
           offline: "지금은 상담 시간이 아닙니다. 메시지와 이메일을 남겨 주시면 답변드리겠습니다.",
           email: "이메일 (선택)", name: "이름 (선택)", open: "채팅 열기", close: "닫기",
           you: "나", agent: "상담원", bot: "도우미", error: "전송 실패. 다시 시도합니다…",
-          tooMany: "메시지가 너무 많습니다. 잠시 후 다시 시도하세요.", typing: "상담원이 입력 중…" }
+          tooMany: "메시지가 너무 많습니다. 잠시 후 다시 시도하세요.", typing: "상담원이 입력 중…",
+          human: "상담원 연결", humanText: "상담원과 이야기하고 싶어요." }
   };
   var lang = (data.lang || navigator.language || "en").slice(0, 2).toLowerCase();
   var t = STRINGS[lang] || STRINGS.en;
@@ -77,7 +79,9 @@
     "form{display:flex;flex-direction:column;border-top:1px solid #e5e7eb;padding:8px;gap:6px}" +
     ".row{display:flex;gap:6px}input,textarea{flex:1;border:1px solid #cbd5e1;border-radius:6px;" +
     "padding:6px}textarea{resize:none;height:38px}button.send{border:0;border-radius:6px;" +
-    "background:#2563eb;color:#fff;padding:0 12px;cursor:pointer}.hidden{display:none}";
+    "background:#2563eb;color:#fff;padding:0 12px;cursor:pointer}.human{margin:0 10px 6px;" +
+    "border:1px solid #2563eb;border-radius:6px;background:#fff;color:#2563eb;padding:4px}" +
+    ".hidden{display:none}";
   root.appendChild(style);
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -105,9 +109,18 @@
   var send = el("button", "send", t.send); send.type = "submit";
   row.appendChild(input); row.appendChild(send);
   form.appendChild(contact); form.appendChild(row);
+  var human = el("button", "human hidden", t.human);
+  human.type = "button";
+  var askedHuman = false;
+  human.addEventListener("click", function () {
+    askedHuman = true;
+    human.classList.add("hidden");
+    queue(t.humanText);
+  });
   var typing = el("div", "note hidden", t.typing);
   var typingTimer = null;
-  panel.appendChild(log); panel.appendChild(typing); panel.appendChild(form);
+  panel.appendChild(log); panel.appendChild(human); panel.appendChild(typing);
+  panel.appendChild(form);
   root.appendChild(bubble); root.appendChild(panel);
   bubble.addEventListener("click", function () {
     panel.classList.toggle("open");
@@ -130,6 +143,8 @@
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     if (m.direction === "out") { unread.push(m.id); markRead(); }
+    // After the FAQ bot answers, one click asks for a person (the bot hands over on it).
+    human.classList.toggle("hidden", askedHuman || !(m.direction === "out" && m.author === "bot"));
   }
   var unread = [];
   function markRead() {  // a reply counts as read once the open panel has shown it
@@ -206,14 +221,17 @@
     ev.preventDefault();
     var text = input.value.trim();
     if (!text) return;
+    input.value = "";
+    queue(text);
+  });
+  function queue(text) {
     var id = randomId();
     sentText[id] = text;
-    // An unsigned email is only a claim: it is sent once, with the first message after typing it.
+    // An unsigned email is only a claim: agents get a merge suggestion, the visitor no history.
     pending.push({ id: id, text: text, email: emailInput.value.trim() || undefined,
                    name: nameInput.value.trim() || undefined });
-    input.value = "";
     flush();
-  });
+  }
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
   });
