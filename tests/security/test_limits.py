@@ -62,7 +62,9 @@ async def test_agent_and_channel_bodies_past_the_limits(server, db, case, method
     f"/api/v1/conversations?inbox_id={HUGE}", "/api/v1/conversations?cursor=%00%ff",
     "/api/v1/conversations?limit=-1", f"/api/v1/conversations?limit={HUGE}",
     "/api/v1/customers?cursor=eyJ4IjoxfQ", "/api/v1/search?q=%00", "/api/v1/search?q=%22%27*",
-    "/?cursor=junk", "/?view=%00", "/?partial=maybe",
+    "/?cursor=junk", "/?view=%00", "/?partial=maybe", "/api/v1/search?q=%ED%A0%80",
+    "/api/v1/customers?q=%FF%FE", "/api/v1/conversations?cursor=%ED%A0%80",
+    "/api/v1/conversations?status=%ED%A0%80", "/login?next=%ED%A0%80",
 ])
 async def test_junk_ids_cursors_and_queries_are_4xx(server, db, case, path):
     _, agent, _ = case
@@ -89,6 +91,21 @@ async def test_the_reply_form_refuses_undecodable_or_oversized_text(server, db, 
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert await stored(db) == before
+
+
+@pytest.mark.parametrize("field", ["email", "password", "next"])
+async def test_the_login_form_refuses_undecodable_text(server, db, field):
+    agent = await make_agent(db)
+    async with server.client() as client:
+        page = await client.get("/login")
+        values = {"email": agent.email, "password": "x", "next": "/",
+                  field: "%ED%A0%80%FF"}
+        body = "&".join(f"{k}={v}" for k, v in values.items())
+        response = await client.post("/login", content=(
+            f"{body}&_csrf_token={csrf_from(page.text)}").encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert 300 <= response.status_code < 500, response.text
+    assert "inbox_session" not in client.cookies
 
 
 def _nested_mime(levels: int) -> bytes:
