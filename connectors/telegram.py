@@ -72,8 +72,8 @@ class TelegramConnector:
 
     async def register(self, inbox: ChannelInbox, webhook_url: str) -> bool:
         """Point the bot's webhook at us (setWebhook with the secret); False when switched off."""
-        if inbox.config.get("register_webhook", True) is False:
-            return False
+        if inbox.config.get("register_webhook", True) is False or inbox.config.get("polling"):
+            return False  # switched off, or the inbox pulls its updates (telegram_polling)
         try:
             async with _bot(inbox.config) as bot:
                 await bot.set_webhook(

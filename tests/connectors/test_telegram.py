@@ -396,3 +396,58 @@ async def test_create_inbox_without_a_bot_token_is_refused(settings, db):
     assert code == 1
     assert "bot_token" in err
     assert await count(db, "inbox") == 0
+
+
+# --- polling mode (development without a public URL) ------------------------------------------
+
+async def test_polling_stores_updates_once_across_restarts(db, settings, bot_api):
+    from connectors.telegram import TelegramConnector
+    from connectors.telegram_polling import poll_updates
+
+    polled = await make_inbox(db, "telegram", "Polled bot", {
+        "bot_token": BOT_TOKEN, "api_base_url": bot_api.url, "polling": True})
+    first, second = fixture("text"), fixture("text")
+    second["update_id"] += 1
+    second["message"] = dict(second["message"], message_id=second["message"]["message_id"] + 1,
+                             text="Still waiting for #1042")
+    callback = {"update_id": second["update_id"] + 1, "callback_query": {
+        "id": "1", "from": first["message"]["from"], "chat_instance": "1", "data": "x"}}
+    queue = [[first, second, callback]]
+    offsets = []
+
+    def get_updates(request):
+        offset = form(request.body).get("offset")
+        offsets.append(int(offset) if offset else None)
+        return Answer(200, {"ok": True, "result": queue.pop(0) if queue else []})
+
+    bot_api.route("POST", f"/bot{BOT_TOKEN}/getUpdates", get_updates)
+    bot_api.route("POST", f"/bot{BOT_TOKEN}/deleteWebhook",
+                  Answer(200, {"ok": True, "result": True}))
+    connector = TelegramConnector(settings)
+
+    async def run_until(requests: int) -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(poll_updates(db, settings, connector, polled, stop, long_poll=0))
+        for _ in range(250):  # at most 5 s
+            if len(offsets) >= requests:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+    await run_until(2)
+    queue.append([first, second])  # Telegram hands out the same updates again after a restart
+    await run_until(len(offsets) + 2)
+    assert await count(db, "message") == 2
+    assert offsets[0] is None and offsets[1] == callback["update_id"] + 1
+    assert "/bot" + BOT_TOKEN + "/deleteWebhook" in bot_api.paths()
+
+
+async def test_a_polling_inbox_registers_no_webhook(db, settings, bot_api):
+    from connectors.telegram import TelegramConnector
+    from inbox.channel import ChannelInbox
+
+    inbox = ChannelInbox(1, "telegram", "Polled", {
+        "bot_token": BOT_TOKEN, "api_base_url": bot_api.url, "polling": True}, "t")
+    assert await TelegramConnector(settings).register(inbox, "http://inbox.test/x") is False
+    assert bot_api.requests == []
