@@ -19,11 +19,13 @@ from litestar.exceptions import HTTPException, WebSocketDisconnect
 from litestar.params import FromPath
 
 from connectors.base import ChannelInbox, SignatureError
+from connectors.payload import json_object
 from connectors.webchat import MAX_TEXT, Visitor, WebchatConnector, WidgetSocket
 from inbox.access import Viewer
 from inbox.errors import Invalid, NotFound, TooLarge
 from inbox.ingest import ingest
 from inbox.queries import visible_conversation
+from inbox.settings import Limits
 from inbox.webchat import (
     mark_read,
     visitor_conversation,
@@ -187,13 +189,8 @@ class AgentTypingController(Controller):
 
 
 def _json(body: bytes) -> Params:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise Invalid("body must be a JSON object") from exc
-    if not isinstance(data, dict):
-        raise Invalid("body must be a JSON object")
-    return data
+    # The channels' one decoder: junk, deep nesting and unpaired surrogates are a 400.
+    return json_object(body, Limits.json_nesting)
 
 
 @websocket("/widget/ws")
