@@ -38,7 +38,7 @@ from inbox.objects import (
     iso,
     message_object,
 )
-from inbox.search import matching
+from inbox.search import Match, matching
 
 MAX_LIMIT = 200
 
@@ -276,11 +276,23 @@ async def list_customers(
         found = matching(_dialect(session), "customer_search", q)
         if found is None:
             return Page([], None)
-        # Ordered by the search table's key, so the full-text index is walked newest first.
-        key = found.key
-        query = query.join_from(Customer, found.key.table, found.key == Customer.id).where(
-            found.condition
-        )
+        if _dialect(session) == "postgresql":
+            # Its GIN index finds the (few) customers a name or address matches; walking the
+            # newest rows instead, as for messages, costs a full scan when nobody matches.
+            matches = (
+                select(found.key.label("id"))
+                .where(found.condition)
+                .cte("customer_matches")
+                .prefix_with("MATERIALIZED")
+            )
+            key = matches.c.id
+            query = query.join(matches, matches.c.id == Customer.id)
+        else:
+            # Ordered by the search table's key: FTS5 walks its index newest first.
+            key = found.key
+            query = query.join_from(Customer, found.key.table, found.key == Customer.id).where(
+                found.condition
+            )
     if not viewer.is_admin:
         query = query.where(has_visible_message(viewer, Message.customer_id, Customer.id))
     after = decode_cursor(cursor, "i")
@@ -292,6 +304,9 @@ async def list_customers(
     rows = rows[:size]
     nxt = encode_cursor(rows[-1].id) if more and rows else None
     return Page(await customer_objects(session, rows), nxt)
+
+
+RECENT_ROWS = 5000  # how far back PostgreSQL walks the newest rows before asking its GIN index
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -309,8 +324,15 @@ async def search(
     found = matching(_dialect(session), "message_search", q)
     if found is None:
         return {"customers": customers, "messages": []}
-    # Newest matches first, straight from the full-text index, filtered by visibility as they
-    # come: the database stops at a page, and an agent of a small inbox still gets a full one.
+    rows = await _newest_matching_messages(session, viewer, found, size)
+    return {"customers": customers, "messages": await message_objects(session, rows)}
+
+
+async def _newest_matching_messages(
+    session: AsyncSession, viewer: Viewer, found: Match, size: int
+) -> list[Message]:
+    """Newest matches first, straight from the full-text index, filtered by visibility as they
+    come: the database stops at a page, and an agent of a small inbox still gets a full one."""
     query = (
         select(Message)
         .join_from(Message, found.key.table, found.key == Message.id)
@@ -318,8 +340,31 @@ async def search(
         .order_by(found.key.desc())
         .limit(size)
     )
-    rows = list((await session.exec(query)).all())
-    return {"customers": customers, "messages": await message_objects(session, rows)}
+    if _dialect(session) != "postgresql":
+        return list((await session.exec(query)).all())  # FTS5 walks its index newest first
+    # PostgreSQL cannot estimate a prefix query's matches: it walks the newest rows for a word
+    # in every tenth message and for a word in none alike (seconds at a million messages).
+    # So walk only the newest rows; a page still short means a rare word, which the GIN
+    # index finds directly among the older ones.
+    newest = await session.scalar(select(func.max(Message.id)))
+    floor = max(0, int(newest or 0) - RECENT_ROWS)
+    rows = list((await session.exec(query.where(found.key > floor))).all())
+    if len(rows) < size:
+        older = (
+            select(found.key.label("id"))
+            .where(found.condition, found.key <= floor)
+            .cte("older_matches")
+            .prefix_with("MATERIALIZED")
+        )
+        rest = (
+            select(Message)
+            .join(older, older.c.id == Message.id)
+            .where(message_visible(viewer))
+            .order_by(older.c.id.desc())
+            .limit(size - len(rows))
+        )
+        rows += list((await session.exec(rest)).all())
+    return rows
 
 
 async def list_suggestions(

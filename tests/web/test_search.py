@@ -174,3 +174,23 @@ async def test_query_syntax_in_q_is_never_a_500(server, indexed, q):
     assert response.status_code in (200, 400), response.text
     if response.status_code == 200:
         assert set(response.json()) >= {"customers", "messages"}
+
+
+async def test_a_rare_word_is_found_past_the_newest_messages(server, db, monkeypatch):
+    # PostgreSQL walks only the newest rows before asking its GIN index; SQLite walks FTS5.
+    monkeypatch.setattr("inbox.queries.RECENT_ROWS", 3)
+    inbox = await make_inbox(db, "api")
+    agent = await make_agent(db, inboxes=[inbox])
+    old = await customer_writes(server, inbox, "The zephyrometer arrived broken",
+                                email="old@example.com")
+    newer = [
+        await customer_writes(server, inbox, f"Where is parcel {n}?", email=f"c{n}@example.com")
+        for n in range(8)
+    ]
+    mentioned = await customer_writes(server, inbox, "Parcel and zephyrometer both late",
+                                      email="new@example.com")
+    body = await found(server, agent, "zephyrometer")
+    assert [m["id"] for m in body["messages"]] == [mentioned["message_id"], old["message_id"]]
+    body = await found(server, agent, "parcel")
+    assert len(body["messages"]) == 9 and newer[-1]["message_id"] in {
+        m["id"] for m in body["messages"]}
