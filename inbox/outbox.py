@@ -76,8 +76,11 @@ async def record_delivery_status(
     """A provider reported on a message we sent; apply it if it moves the status forward."""
 
     async def work(tx: Tx) -> bool:
+        # Locked: the dispatcher recording the send may be writing this row at the same time.
         message = await tx.session.scalar(
-            select(Message).where(Message.inbox_id == inbox_id, Message.external_id == external_id)
+            select(Message)
+            .where(Message.inbox_id == inbox_id, Message.external_id == external_id)
+            .with_for_update()
         )
         if message is None or not advance_status(message, status, error):
             return False
@@ -190,7 +193,10 @@ class Dispatcher:
             item = await tx.session.get(OutboxItem, item_id)
             if item is None:
                 return
-            message = await tx.session.get(Message, item.message_id)
+            # Locked, and read fresh: a provider's status callback may have moved it meanwhile.
+            message = await tx.session.get(
+                Message, item.message_id, with_for_update=True, populate_existing=True
+            )
             assert message is not None
             item.state, item.updated_at, item.last_error = "done", utcnow(), None
             item.attempts += 1
@@ -208,7 +214,10 @@ class Dispatcher:
             item = await tx.session.get(OutboxItem, item_id)
             if item is None:
                 return
-            message = await tx.session.get(Message, item.message_id)
+            # Locked, and read fresh: a provider's status callback may have moved it meanwhile.
+            message = await tx.session.get(
+                Message, item.message_id, with_for_update=True, populate_existing=True
+            )
             assert message is not None
             item.attempts += 1
             item.last_error = reason[:1000]
