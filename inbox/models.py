@@ -237,3 +237,15 @@ class ChannelCursor(SQLModel, table=True):
     key: str = Field(max_length=255, primary_key=True)
     value: str = Field(default="", max_length=255)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EarlyDeliveryStatus(SQLModel, table=True):
+    """A provider's status report that arrived before we stored its message's provider id."""
+
+    __tablename__ = "early_delivery_status"
+    id: int | None = Field(default=None, primary_key=True)
+    inbox_id: int = Field(foreign_key="inbox.id")
+    external_id: str = Field(max_length=255)
+    status: str = Field(max_length=16)
+    error: str | None = Field(default=None, max_length=1000)
+    received_at: datetime = Field(default_factory=utcnow)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, text, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,6 +30,7 @@ from inbox.models import (
     Customer,
     Delivery,
     Direction,
+    EarlyDeliveryStatus,
     Identity,
     Inbox,
     Message,
@@ -39,6 +41,7 @@ from inbox.objects import message_object
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
+EARLY_STATUS_KEPT = timedelta(hours=1)
 SEND_TIMEOUT = 30.0
 
 
@@ -76,19 +79,72 @@ async def record_delivery_status(
     """A provider reported on a message we sent; apply it if it moves the status forward."""
 
     async def work(tx: Tx) -> bool:
+        await _lock_provider_id(tx, inbox_id, external_id)
         # Locked: the dispatcher recording the send may be writing this row at the same time.
         message = await tx.session.scalar(
             select(Message)
             .where(Message.inbox_id == inbox_id, Message.external_id == external_id)
             .with_for_update()
         )
-        if message is None or not advance_status(message, status, error):
+        if message is None:
+            # Sent, but the send is not recorded yet: the report waits for it (_sent).
+            await _keep_early_status(tx, inbox_id, external_id, status, error)
+            return False
+        if not advance_status(message, status, error):
             return False
         tx.session.add(message)
         tx.emit("message.updated", message_object(message), {message.inbox_id})
         return True
 
     return await db.run_write(work)
+
+
+async def _lock_provider_id(tx: Tx, inbox_id: int, external_id: str) -> None:
+    # A report and the recording of the send it is about take turns (PostgreSQL; SQLite
+    # writes one at a time anyway), so no report falls between the two.
+    if tx.dialect == "postgresql":
+        key = hashlib.blake2b(f"status:{inbox_id}:{external_id}".encode(), digest_size=8)
+        await tx.session.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"),
+            {"k": int.from_bytes(key.digest(), "big", signed=True)},
+        )
+
+
+async def _keep_early_status(
+    tx: Tx, inbox_id: int, external_id: str, status: str, error: str | None
+) -> None:
+    now = utcnow()
+    # Reports about ids we never record (another system's sends) must not pile up.
+    await tx.session.execute(
+        delete(EarlyDeliveryStatus).where(
+            EarlyDeliveryStatus.received_at < now - EARLY_STATUS_KEPT  # type: ignore[arg-type]
+        )
+    )
+    tx.session.add(
+        EarlyDeliveryStatus(
+            inbox_id=inbox_id,
+            external_id=external_id[:255],
+            status=status[:16],
+            error=(error or None) and error[:1000],
+            received_at=now,
+        )
+    )
+
+
+async def _apply_early_statuses(tx: Tx, message: Message) -> None:
+    early = (
+        await tx.session.exec(
+            select(EarlyDeliveryStatus)
+            .where(
+                EarlyDeliveryStatus.inbox_id == message.inbox_id,
+                EarlyDeliveryStatus.external_id == message.external_id,
+            )
+            .order_by(EarlyDeliveryStatus.id)  # type: ignore[arg-type]
+        )
+    ).all()
+    for report in early:
+        advance_status(message, report.status, report.error)
+        await tx.session.delete(report)
 
 
 class Dispatcher:
@@ -201,9 +257,12 @@ class Dispatcher:
             item.state, item.updated_at, item.last_error = "done", utcnow(), None
             item.attempts += 1
             if receipt.external_id and not message.external_id:
+                await _lock_provider_id(tx, message.inbox_id, receipt.external_id[:255])
                 message.external_id = receipt.external_id[:255]
             advance_status(message, receipt.status)
             message.error = None
+            if message.external_id:
+                await _apply_early_statuses(tx, message)
             tx.session.add_all([item, message])
             tx.emit("message.updated", message_object(message), {message.inbox_id})
 

@@ -3,6 +3,8 @@
 import asyncio
 from datetime import timedelta
 
+from sqlalchemy import text
+
 from inbox import actions
 from inbox.channel import (
     OutboundMessage,
@@ -133,6 +135,29 @@ async def test_delivery_status_only_moves_forward(db, settings):
     assert not await record_delivery_status(db, inbox_id, sid, "read")  # failed is final
     final, _ = await load(db, reply["id"])
     assert (final.status, final.error) == ("failed", "30003 unreachable")
+
+
+class CallbackFirstConnector:
+    """A provider whose status callback arrives while the send call is still answering."""
+
+    def __init__(self, db, inbox_id: int) -> None:
+        self.db, self.inbox_id = db, inbox_id
+
+    async def send(self, message: OutboundMessage) -> SendReceipt:
+        assert not await record_delivery_status(self.db, self.inbox_id, "SM-early", "delivered")
+        return SendReceipt(external_id="SM-early", status="sent")
+
+
+async def test_a_status_reported_before_the_send_is_recorded_is_kept(db, settings):
+    reply = await queued_reply(db, settings)
+    message, _ = await load(db, reply["id"])
+    connector = CallbackFirstConnector(db, message.inbox_id)
+    await Dispatcher(db, lambda kind: connector).dispatch_due()
+    final, _ = await load(db, reply["id"])
+    assert (final.external_id, final.status) == ("SM-early", "delivered")
+    async with db.read() as session:
+        waiting = (await session.execute(text("SELECT count(*) FROM early_delivery_status")))
+        assert waiting.scalar_one() == 0
 
 
 async def test_the_dispatcher_wakes_when_a_reply_is_committed(db, settings):
