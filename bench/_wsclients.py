@@ -115,6 +115,11 @@ class Client(asyncio.Protocol):
         LATENCIES.append(now - sent)
 
 
+def _dump(path: str) -> None:
+    with open(path, "wb") as fh:
+        LATENCIES.tofile(fh)
+
+
 async def main(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     uri = parse_uri(args.url)
@@ -132,8 +137,7 @@ async def main(args: argparse.Namespace) -> None:
     for client in clients:
         if client.transport is not None:
             client.transport.close()
-    with open(args.out, "wb") as fh:
-        LATENCIES.tofile(fh)
+    _dump(args.out)
     counts: dict[str, Any] = dict(COUNTS)
     counts["compression"] = False  # this client offers no permessage-deflate
     counts["span"] = SPAN[1] - SPAN[0] if SPAN else 0.0
