@@ -235,3 +235,23 @@ async def test_create_agent_refuses_bad_input_with_a_clear_message(inbox_cli, ar
     assert words in run.err.lower()
     assert "Traceback" not in run.err
     assert run.out.strip() == ""
+
+
+async def test_demo_bulk_loads_findable_customers_and_messages_with_progress(
+    server, db, inbox_cli
+):
+    run = await inbox_cli("demo", "--customers", "30", "--messages", "400")
+    assert run.code == 0, run.err
+    assert "messages: 400/400" in run.out and "customers: 30/30" in run.out
+    async with db.read() as session:
+        from sqlalchemy import text
+
+        bulk = (await session.execute(text(
+            "SELECT count(*) FROM message m JOIN customer c ON c.id = m.customer_id "
+            "WHERE c.name LIKE 'Customer %'"))).scalar_one()
+    assert bulk == 400
+    token = (await inbox_cli("reset-token", "--agent", "admin@example.com", "--json")).json()
+    async with server.client(token["token"]) as client:
+        found = (await client.get("/api/v1/search", params={"q": "Customer 7"})).json()
+    assert "customer7@bulk.example" in [
+        i["value"] for c in found["customers"] for i in c["identities"]]
