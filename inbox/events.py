@@ -128,6 +128,16 @@ async def events_since(
     ]
 
 
+async def revocations_since(session: AsyncSession, since: int) -> list[tuple[int, int]]:
+    """`(seq, agent_id)` of agents revoked after `since` (from any process, CLI included)."""
+    rows = await session.execute(
+        select(Event.seq, Event.payload)
+        .where(Event.seq > since, Event.type == "agent.revoked")  # type: ignore[operator]
+        .order_by(Event.seq)  # type: ignore[arg-type]
+    )
+    return [(int(seq), int(payload.get("agent_id") or 0)) for seq, payload in rows]
+
+
 async def last_seq(session: AsyncSession) -> int:
     """The newest sequence number (0 when the log is empty)."""
     value = await session.scalar(select(Event.seq).order_by(Event.seq.desc()).limit(1))  # type: ignore[union-attr]

@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
     async def start() -> None:
         await runtime.start()
         runtime.start_task(fanout.run(runtime))
+        runtime.start_task(fanout.watch_revocations(runtime, runtime.stopping))
 
     async def stop() -> None:
         await runtime.stop()

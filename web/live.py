@@ -18,7 +18,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
 from inbox.access import Viewer
-from inbox.events import events_since
+from inbox.events import events_since, last_seq, revocations_since
 from web.auth import viewer_from_token
 from web.bus import BusEvent, frame_json, subscribe
 from web.runtime import Runtime
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT = 1000
 REPLAY_BATCH = 500
 COALESCE_SECONDS = 0.006
+REVOCATION_POLL_SECONDS = 1.0
 
 
 @dataclass(eq=False)
@@ -80,11 +81,33 @@ class Fanout:
         async for event in subscribe(runtime.backend):
             self.deliver(event)
 
+    async def watch_revocations(self, runtime: Runtime, stop: asyncio.Event) -> None:
+        """Close the sockets of agents revoked elsewhere: `inbox reset-token` and password
+        changes from the CLI reach the log but not this process's bus."""
+        async with runtime.db.read() as session:
+            seen = await last_seq(session)
+        while not stop.is_set():
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), REVOCATION_POLL_SECONDS)
+            try:
+                async with runtime.db.read() as session:
+                    revoked = await revocations_since(session, seen)
+            except Exception:
+                log.warning("could not read revocations; trying again", exc_info=True)
+                continue
+            for seq, agent_id in revoked:
+                seen = seq
+                self.close_agent(agent_id)
+
+    def close_agent(self, agent_id: int) -> None:
+        """End every socket of one agent (it reconnects only with a valid credential)."""
+        for listener in self.listeners:
+            if listener.viewer.agent_id == agent_id:
+                listener.close()
+
     def deliver(self, event: BusEvent) -> None:
         if event.type == "agent.revoked":
-            for listener in self.listeners:
-                if event.payload.get("agent_id") == listener.viewer.agent_id:
-                    listener.close()
+            self.close_agent(int(event.payload.get("agent_id") or 0))
         ws_frame: bytes | None = None
         for group in self._groups.values():
             if group.members and _visible(event, group.scope):

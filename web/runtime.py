@@ -54,6 +54,11 @@ class Runtime:
     def transport(self, kind: str) -> Transport:
         return self.connectors.get(kind) or _Unavailable(kind)
 
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set when the process shuts down; background loops end on it."""
+        return self._stop
+
     def start_task(self, coro: object) -> None:
         self._tasks.append(asyncio.ensure_future(coro))  # type: ignore[arg-type]
 

@@ -5,8 +5,9 @@ import json
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from inbox import agents
 from tests.factories import make_agent, make_inbox
 
 
@@ -99,3 +100,20 @@ async def test_sockets_need_an_agent_token(server, db):
             async with connect(f"{server.ws_url}/ws?token={token}"):
                 pass
         assert refused.value.response.status_code == 403
+
+
+async def test_a_password_change_closes_the_agents_open_sockets(server, db):
+    inbox = await make_inbox(db, "api")
+    agent = await make_agent(db, "leaving@support.example", inboxes=[inbox])
+    colleague = await make_agent(db, inboxes=[inbox])
+    async with connect(f"{server.ws_url}/ws?token={agent.token}") as revoked, connect(
+        f"{server.ws_url}/ws?token={colleague.token}"
+    ) as kept:
+        await agents.set_password(db, "leaving@support.example", "a new long password")
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(5):
+                while True:
+                    await revoked.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+        await post(server, inbox, "after", "still here")
+        assert len(await frames(kept, "message.created", 1)) == 1
