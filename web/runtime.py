@@ -17,8 +17,7 @@ from inbox.outbox import Dispatcher
 from inbox.queries import channel_inbox
 from inbox.settings import Settings
 from web.bus import BusPublisher, make_backend
-from web.mail_pollers import start_mail_pollers
-from web.pollers import start_telegram_pollers
+from web.pollers import start_pollers
 
 log = logging.getLogger(__name__)
 INBOX_CACHE_SECONDS = 2.0
@@ -66,8 +65,7 @@ class Runtime:
         await self.backend.on_startup()
         if self.dispatch:
             self.start_task(self.dispatcher.run(self._stop))
-            await start_mail_pollers(self, self._stop)
-            await start_telegram_pollers(self, self._stop)
+            await start_pollers(self, self._stop)
             await self._start_bot()
 
     async def _start_bot(self) -> None:
