@@ -16,6 +16,7 @@ class Viewer:
     agent_id: int
     is_admin: bool
     inbox_ids: frozenset[int]
+    locale: str = "en"
 
     @property
     def scope(self) -> frozenset[int] | None:

@@ -105,6 +105,24 @@ async def set_password(db: Database, email: str, password: str) -> None:
     await db.run_write(work)
 
 
+LOCALES = ("en", "ko")
+
+
+async def set_locale(db: Database, agent_id: int, locale: str) -> None:
+    """The agent's UI language (English or Korean)."""
+    if locale not in LOCALES:
+        raise Invalid(f"locale must be one of {', '.join(LOCALES)}")
+
+    async def work(tx: Tx) -> None:
+        agent = await tx.session.get(Agent, agent_id)
+        if agent is None:
+            raise Invalid("no such agent")
+        agent.locale = locale
+        tx.session.add(agent)
+
+    await db.run_write(work)
+
+
 async def authenticate_password(session: AsyncSession, email: str, password: str) -> Agent | None:
     """The active agent with this email and password, or None."""
     agent = await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
@@ -129,7 +147,7 @@ async def agent_by_token(session: AsyncSession, token: str) -> Agent | None:
 async def viewer_for(session: AsyncSession, agent: Agent) -> Viewer:
     """What this agent may see."""
     inboxes = await member_inbox_ids(session, agent.id or 0)
-    return Viewer(agent.id or 0, agent.role == Role.admin, inboxes)
+    return Viewer(agent.id or 0, agent.role == Role.admin, inboxes, agent.locale)
 
 
 async def create_inbox(

@@ -28,6 +28,7 @@ from web.browser_rules import same_site_sockets, security_headers
 from web.errors import HANDLERS
 from web.live import Fanout, agent_socket
 from web.runtime import Runtime
+from web.ui import language
 from web.ui.pages import LoginRequired, PagesController, login_redirect, provide_ui_viewer
 from web.ui.session import csrf_config, session_config
 from web.ui.simulator import SimulatorController
@@ -130,6 +131,8 @@ async def _refuse_huge_ids(request: Any) -> None:
 
 
 def _templates() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(UI / "templates"), autoescape=select_autoescape(default=True)
     )
+    language.install(environment)
+    return environment

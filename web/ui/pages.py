@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from inbox import actions, queries
 from inbox.access import Viewer
-from inbox.agents import authenticate_password
+from inbox.agents import authenticate_password, set_locale
 from inbox.errors import Invalid
 from inbox.events import last_seq
 from inbox.models import Status
@@ -21,6 +21,7 @@ from inbox.reply_options import customer_suggestions, reply_options
 from inbox.sms import sms_length
 from web.api.attachments import attachment_response
 from web.runtime import Runtime
+from web.ui.language import language_of, translate
 from web.ui.session import start_session, viewer_from_session
 from web.ui.throttle import LoginThrottle
 
@@ -52,6 +53,7 @@ async def provide_ui_viewer(
         raise LoginRequired(
             request.url.path + (f"?{request.url.query}" if request.url.query else "")
         )
+    request.state.ui_language = viewer.locale
     return viewer
 
 
@@ -85,7 +87,9 @@ class PagesController(Controller):
         address = request.client.host if request.client else "unknown"
         wait = await throttle.retry_after(email, address)
         if wait is not None:
-            error = f"Too many failed attempts; try again in {wait} s."
+            error = translate(
+                language_of(request), "Too many failed attempts; try again in %(seconds)s s."
+            ) % {"seconds": wait}
             return Template(
                 "login.html",
                 status_code=429,
@@ -99,7 +103,10 @@ class PagesController(Controller):
             return Template(
                 "login.html",
                 status_code=401,
-                context={"next": target, "error": "Wrong email or password."},
+                context={
+                    "next": target,
+                    "error": translate(language_of(request), "Wrong email or password."),
+                },
             )
         start_session(request, agent)
         return Redirect(target, status_code=303)
@@ -108,6 +115,18 @@ class PagesController(Controller):
     async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
         request.clear_session()
         return Redirect("/login", status_code=303)
+
+    @post("/language", status_code=303)
+    async def choose_language(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        data: Form,
+    ) -> Redirect:
+        """The agent picks the UI language; it sticks to the agent, not the browser."""
+        await set_locale(runtime.db, ui_viewer.agent_id, data.get("language", ""))
+        return Redirect(local_path(data.get("next")), status_code=303)
 
     @get("/")
     async def conversation_list(

@@ -39,7 +39,7 @@
     if (!body.dataset.page) return;
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(scheme + "//" + window.location.host + "/ws?since=" + seq);
-    socket.onopen = function () { delay = 500; show("live", "live"); };
+    socket.onopen = function () { delay = 500; show(state ? state.dataset.live : "live", "live"); };
     socket.onmessage = function (event) {
       const frame = JSON.parse(event.data);
       if (frame.seq <= seq) return;
@@ -47,7 +47,7 @@
       if (relevant(frame)) refresh();
     };
     socket.onclose = function () {
-      show("offline – reconnecting", "offline");
+      show(state ? state.dataset.offline : "offline", "offline");
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10000);
     };
@@ -103,7 +103,8 @@
       const response = await fetch(url, { credentials: "same-origin" });
       if (!response.ok) return;
       const size = await response.json();
-      count.textContent = size.segments + " SMS segment" + (size.segments === 1 ? "" : "s") +
+      const noun = size.segments === 1 ? count.dataset.one : count.dataset.many;
+      count.textContent = size.segments + " " + noun +
         " · " + size.units + "/" + size.per_segment * Math.max(size.segments, 1) + " " + size.encoding;
       count.hidden = false;
     }, 150);
