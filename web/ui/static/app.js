@@ -44,6 +44,8 @@
       const frame = JSON.parse(event.data);
       if (frame.seq <= seq) return;
       seq = frame.seq;
+      // Other page scripts (typing, suggestions, labels…) listen for frames instead of opening sockets.
+      document.dispatchEvent(new CustomEvent("inbox:frame", { detail: frame }));
       if (relevant(frame)) refresh();
     };
     socket.onclose = function () {
