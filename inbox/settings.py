@@ -81,6 +81,11 @@ class Settings:
     def is_production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies only travel over HTTPS in production or behind an HTTPS public URL."""
+        return self.is_production or self.public_url.startswith("https://")
+
     def check(self) -> None:
         """Refuse unsafe combinations (production with the default secret)."""
         if self.is_production and self.secret_key == DEFAULT_SECRET:

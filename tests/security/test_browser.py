@@ -62,14 +62,18 @@ async def test_a_local_next_is_kept(server, db):
     assert response.headers["location"] == "/?view=mine"
 
 
-@pytest.mark.parametrize("public_url", ["http://inbox.test", "https://inbox.example"])
-async def test_the_session_cookie_is_httponly_lax_and_secure_behind_https(
-    settings, db, public_url
+@pytest.mark.parametrize(("public_url", "env", "secure"), [
+    ("http://inbox.test", "development", False),
+    ("https://inbox.example", "development", True),
+    ("http://inbox.test", "production", True),
+])
+async def test_the_session_cookie_is_httponly_lax_and_secure_behind_https_or_in_production(
+    settings, db, public_url, env, secure
 ):
     from tests.conftest import LiveServer
 
-    secure = public_url.startswith("https")
-    async with LiveServer(settings.with_(public_url=public_url)) as server:
+    changed = settings.with_(public_url=public_url, env=env, secret_key="s" * 48)
+    async with LiveServer(changed) as server:
         agent = await make_agent(db)
         async with server.client() as client:
             page = await client.get("/login")

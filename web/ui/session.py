@@ -26,7 +26,7 @@ def session_config(settings: Settings) -> CookieBackendConfig:
         key="inbox_session",
         httponly=True,
         samesite="lax",
-        secure=settings.public_url.startswith("https://"),
+        secure=settings.secure_cookies,
         max_age=7 * 24 * 3600,
         exclude=NO_BROWSER_STATE,
     )
@@ -38,7 +38,7 @@ def csrf_config(settings: Settings) -> CSRFConfig:
         secret=secret,
         cookie_name="inbox_csrf",
         cookie_samesite="lax",
-        cookie_secure=settings.public_url.startswith("https://"),
+        cookie_secure=settings.secure_cookies,
         exclude=NO_BROWSER_STATE,
     )
 
