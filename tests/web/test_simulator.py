@@ -172,3 +172,35 @@ async def test_the_demo_inboxes_take_simulated_messages_and_reply_only_to_the_si
             answer = await simulate(client, channel=channel, inbox_id=str(inboxes[kind].id),
                                     sender=sender, name="Demo", text=f"demo via {channel}")
             assert 'class="sim-result ok"' in answer.text, (channel, answer.text)
+
+
+async def test_web_chat_is_played_through_the_real_widget_on_a_stand_in_shop_page(server, db):
+    chat = await make_inbox(db, "webchat", name="Shop chat")
+    admin = await make_agent(db, admin=True)
+    agent = await make_agent(db, inboxes=[chat])
+    async with server.client() as client:
+        await login(client, admin.email)
+        simulator = await client.get("/simulator")
+        shop = await client.get(f"/simulator/webchat/{chat.id}")
+        not_webchat = await client.get(f"/simulator/webchat/{chat.id + 1000}")
+    assert f'href="/simulator/webchat/{chat.id}"' in simulator.text
+    assert shop.status_code == 200
+    assert f'<script src="/widget.js?inbox={chat.token}" defer></script>' in shop.text
+    assert not_webchat.status_code == 404
+    async with server.client() as client:
+        await login(client, agent.email)
+        refused = await client.get(f"/simulator/webchat/{chat.id}")
+    assert refused.status_code == 404
+
+
+async def test_the_customers_devices_can_be_fetched_alone_for_a_live_refresh(server, db):
+    admin = await make_agent(db, admin=True)
+    async with server.client() as client:
+        await login(client, admin.email)
+        empty = await client.get("/simulator/devices")
+        sink = await client.post("/simulator/provider/telegram/bot1:abc/sendMessage",
+                                 json={"chat_id": 500123456, "text": "On its way!"})
+        devices = await client.get("/simulator/devices")
+    assert empty.status_code == 200 and "Nothing sent yet." in empty.text
+    assert sink.status_code == 200, sink.text
+    assert "On its way!" in devices.text and "<html" not in devices.text

@@ -89,6 +89,29 @@ class SimulatorController(Controller):
         form = {k: data.get(k, "") for k in ("channel", "inbox_id", "sender", "name", "subject")}
         return await self._render(request, runtime, ui_viewer, {"result": result, "form": form})
 
+    @get("/devices")
+    async def devices(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+    ) -> Template:
+        """The customer's devices alone, for the page to refresh live."""
+        _admin(runtime, ui_viewer)
+        return Template("_sim_sent.html", context={"sent": list(provider_sink(request).sent)})
+
+    @get("/webchat/{inbox_id:int}")
+    async def webchat(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        inbox_id: FromPath[int],
+    ) -> Template:
+        """A stand-in shop page embedding the inbox's chat widget: chat as a website visitor."""
+        _admin(runtime, ui_viewer)
+        inbox = await runtime.inbox(inbox_id, "webchat")
+        return Template("simulator_webchat.html", context={"viewer": ui_viewer, "inbox": inbox})
+
     @post("/provider/{kind:str}/{rest:path}", opt={"exclude_from_csrf": True}, status_code=200)
     async def provider(
         self,
@@ -113,11 +136,12 @@ class SimulatorController(Controller):
         extra: dict[str, Any],
     ) -> Template:
         async with runtime.db.read() as session:
-            inboxes = await channel_inboxes(session, viewer, KINDS)
+            inboxes = await channel_inboxes(session, viewer, KINDS | {"webchat"})
         context = {
             "viewer": viewer,
             "channels": CHANNELS,
-            "inboxes": inboxes,
+            "inboxes": [i for i in inboxes if i.kind != "webchat"],
+            "webchats": [i for i in inboxes if i.kind == "webchat"],
             "sent": list(provider_sink(request).sent),
             "form": {},
             "result": None,
