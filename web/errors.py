@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
-    return Response({"error": message, "status_code": status}, status_code=status, headers=headers)
+    # `detail` is the shape the OpenAPI schema publishes for errors; `error` is kept for clients.
+    body = {"error": message, "detail": message, "status_code": status}
+    return Response(body, status_code=status, headers=headers)
 
 
 def not_found(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
