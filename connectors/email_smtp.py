@@ -1,8 +1,10 @@
-"""Outgoing mail: a threaded message with our signed Message-ID, sent with aiosmtplib."""
+"""Outgoing mail: a threaded message with our signed Message-ID and the agent's files, sent with
+aiosmtplib over STARTTLS or TLS (certificates always verified)."""
 
 from __future__ import annotations
 
 import html
+import os
 import re
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -37,6 +39,7 @@ async def send_mail(message: OutboundMessage, secret: str) -> SendReceipt:
     security = str(config.get("smtp_security") or "starttls").lower()
     if security not in ("starttls", "tls", "none"):
         raise PermanentDeliveryError("smtp_security must be starttls, tls or none")
+    ca_file = _ca_file(config)
     try:
         await aiosmtplib.send(
             mail,
@@ -48,6 +51,8 @@ async def send_mail(message: OutboundMessage, secret: str) -> SendReceipt:
             password=config.get("smtp_password") or None,
             use_tls=security == "tls",
             start_tls=True if security == "starttls" else False,
+            validate_certs=True,
+            cert_bundle=ca_file,
             timeout=SMTP_TIMEOUT,
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -83,6 +88,16 @@ def build_mail(
         mail["Auto-Submitted"] = "auto-replied"  # other robots must not answer it
     mail.set_content(message.text)
     mail.add_alternative(_html(message.text), subtype="html")
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        # The stored name has no line breaks or paths; a non-ASCII name is written RFC 2231
+        # encoded (filename*=utf-8''...) by the email package's default policy.
+        mail.add_attachment(
+            attachment.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=one_line(attachment.filename)[:200] or "attachment",
+        )
     return mail, message_id
 
 
@@ -92,6 +107,15 @@ def subject_for(subject: str | None, conversation_id: int) -> str:
     if not original:
         return f"Your conversation #{conversation_id}"
     return original if _REPLY_PREFIX.match(original) else f"Re: {original}"
+
+
+def _ca_file(config: dict[str, object]) -> str | None:
+    # Certificates are always verified: against the system's CAs, or the configured CA file
+    # (a private CA); a certificate that does not verify fails the send, never falls back.
+    ca_file = str(config.get("smtp_ca_file") or "") or None
+    if ca_file is not None and not os.path.isfile(ca_file):
+        raise PermanentDeliveryError("smtp_ca_file is not a readable file")
+    return ca_file
 
 
 def _address(value: object, what: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer
+from inbox.channel import OutboundAttachment
 from inbox.consent import refusal
 from inbox.db import Database, Tx
 from inbox.errors import Conflict, Invalid, NotFound
@@ -33,7 +35,9 @@ from inbox.models import (
 from inbox.objects import conversation_object, iso, message_object
 from inbox.outbox import enqueue
 from inbox.queries import customer_objects, visible_conversation, visible_customer
+from inbox.reply_files import checked_files, message_files, refuse_channel, store_files
 from inbox.search import index_message
+from inbox.settings import Limits
 
 UNSET: Any = object()
 
@@ -47,10 +51,13 @@ async def post_message(
     private: bool = False,
     inbox_id: int | None = None,
     max_length: int = 100_000,
+    files: Sequence[OutboundAttachment] = (),
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
-    """An agent's reply (queued for sending) or private note in a conversation."""
+    """An agent's reply (queued for sending) or private note in a conversation, with files."""
     body = (text or "").strip()
-    if not body:
+    checked = checked_files(files, limits or Limits())
+    if not body and not checked:
         raise Invalid("text is required")
     if "\x00" in body:
         raise Invalid("NUL characters are not allowed")
@@ -61,9 +68,17 @@ async def post_message(
         conversation = await visible_conversation(tx.session, viewer, conversation_id)
         inbox = await _reply_inbox(tx.session, viewer, conversation, inbox_id)
         message = await write_outgoing(
-            tx, conversation, inbox, body, Author.agent, agent_id=viewer.agent_id, private=private
+            tx,
+            conversation,
+            inbox,
+            body,
+            Author.agent,
+            agent_id=viewer.agent_id,
+            private=private,
+            files=checked,
         )
-        return message_object(message)
+        stored, _ = await message_files(tx.session, message.id or 0)
+        return message_object(message, stored)
 
     return await db.run_write(work)
 
@@ -78,10 +93,16 @@ async def write_outgoing(
     agent_id: int | None = None,
     private: bool = False,
     meta: dict[str, Any] | None = None,
+    files: Sequence[OutboundAttachment] = (),
 ) -> Message:
-    """Store an agent, bot or system message; unless private, queue it on the outbox."""
+    """Store an agent, bot or system message; unless private, queue it on the outbox.
+
+    `files` must have passed `checked_files`; a channel that cannot carry them refuses them.
+    """
     now = utcnow()
     channel = await _outgoing_channel(tx.session, conversation, inbox)
+    if files and not private:
+        refuse_channel(channel)
     refused = None if private else await refusal(tx.session, conversation, inbox, channel)
     if refused and author == Author.agent:
         raise Conflict(refused)  # opted out or outside the WhatsApp window: the agent sees why
@@ -104,6 +125,7 @@ async def write_outgoing(
     )
     tx.session.add(message)
     await tx.session.flush()
+    stored = await store_files(tx, message.id or 0, files)
     if not private and not refused:
         await enqueue(tx, message)
         if author == Author.agent and conversation.first_response_at is None:
@@ -114,7 +136,7 @@ async def write_outgoing(
         lambda sync: index_message(sync.connection(), tx.dialect, message.id or 0, text)
     )
     await tx.session.flush()
-    tx.emit("message.created", message_object(message), {message.inbox_id})
+    tx.emit("message.created", message_object(message, stored), {message.inbox_id})
     await _emit_conversation(tx, conversation)
     return message
 

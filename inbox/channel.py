@@ -30,6 +30,15 @@ class InboundAttachment:
 
 
 @dataclass(frozen=True)
+class OutboundAttachment:
+    """A file an agent attached to a reply: checked and stored before the outbox sends it."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """A customer's message as a connector parsed it; `ingest()` takes it from here."""
 
@@ -107,6 +116,7 @@ class OutboundMessage:
     subject: str | None = None
     reply_to_external_ids: tuple[str, ...] = ()
     payload: dict[str, Any] = field(default_factory=dict)  # the public message object
+    attachments: tuple[OutboundAttachment, ...] = ()  # as stored: sanitised name, checked type
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Errors the domain raises for the edge to translate (404, 400, 409, 413)."""
+"""Errors the domain raises for the edge to translate (404, 400, 409, 413, 415)."""
 
 
 class NotFound(LookupError):
@@ -11,6 +11,10 @@ class Invalid(ValueError):
 
 class TooLarge(Invalid):
     """Past one of the size limits (413)."""
+
+
+class Unsupported(Invalid):
+    """A kind of content this endpoint does not take (415)."""
 
 
 class Conflict(Exception):

@@ -8,6 +8,7 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, text, update
 from sqlmodel import select
@@ -38,6 +39,8 @@ from inbox.models import (
     utcnow,
 )
 from inbox.objects import message_object
+from inbox.queries import message_objects
+from inbox.reply_files import message_files
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -93,7 +96,7 @@ async def record_delivery_status(
         if not advance_status(message, status, error):
             return False
         tx.session.add(message)
-        tx.emit("message.updated", message_object(message), {message.inbox_id})
+        tx.emit("message.updated", await _with_files(tx, message), {message.inbox_id})
         return True
 
     return await db.run_write(work)
@@ -264,7 +267,7 @@ class Dispatcher:
             if message.external_id:
                 await _apply_early_statuses(tx, message)
             tx.session.add_all([item, message])
-            tx.emit("message.updated", message_object(message), {message.inbox_id})
+            tx.emit("message.updated", await _with_files(tx, message), {message.inbox_id})
 
         await self.db.run_write(work)
 
@@ -289,7 +292,7 @@ class Dispatcher:
                 item.next_attempt_at = utcnow() + self.backoff(item.attempts)
                 message.error = f"retrying: {reason}"[:1000]
             tx.session.add_all([item, message])
-            tx.emit("message.updated", message_object(message), {message.inbox_id})
+            tx.emit("message.updated", await _with_files(tx, message), {message.inbox_id})
 
         await self.db.run_write(work)
 
@@ -307,8 +310,14 @@ async def retry_failed(tx: Tx, message: Message, now: datetime | None = None) ->
     item.state, item.attempts, item.next_attempt_at = "pending", 0, now or utcnow()
     message.status, message.error = Delivery.queued, None
     tx.session.add_all([item, message])
-    tx.emit("message.updated", message_object(message), {message.inbox_id})
+    tx.emit("message.updated", await _with_files(tx, message), {message.inbox_id})
     tx.after_commit.append(_wake_dispatchers)
+
+
+async def _with_files(tx: Tx, message: Message) -> dict[str, Any]:
+    """The message object with its attachments, as every event about an agent's reply carries."""
+    [found] = await message_objects(tx.session, [message])
+    return found
 
 
 async def _load_outbound(session: AsyncSession, item_id: int) -> tuple[OutboundMessage, str] | None:
@@ -338,6 +347,7 @@ async def _load_outbound(session: AsyncSession, item_id: int) -> tuple[OutboundM
             .limit(10)
         )
     ).all()
+    stored, files = await message_files(session, message.id or 0)
     outbound = OutboundMessage(
         message_id=message.id or 0,
         conversation_id=conversation.id or 0,
@@ -351,6 +361,7 @@ async def _load_outbound(session: AsyncSession, item_id: int) -> tuple[OutboundM
         author=message.author,
         subject=conversation.subject,
         reply_to_external_ids=tuple(r for r in refs if r),
-        payload=message_object(message),
+        payload=message_object(message, stored),
+        attachments=files,
     )
     return outbound, inbox.kind

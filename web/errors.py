@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import SignatureError
-from inbox.errors import Conflict, Invalid, NotFound, TooLarge
+from inbox.errors import Conflict, Invalid, NotFound, TooLarge, Unsupported
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,8 @@ def not_found(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 
 def invalid(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return _error(413 if isinstance(exc, TooLarge) else 400, str(exc) or "invalid request")
+    status = 413 if isinstance(exc, TooLarge) else 415 if isinstance(exc, Unsupported) else 400
+    return _error(status, str(exc) or "invalid request")
 
 
 def conflict(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -5,21 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from inbox import actions, queries
 from inbox.access import Viewer
 from inbox.errors import Invalid
+from web.api.reply_form import MAX_REPLY_BODY, read_reply
 from web.runtime import Runtime
-
-
-class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
-    text: str
-    private: bool = False
-    inbox_id: FromQuery[int | None] = None
 
 
 class ConversationsController(Controller):
@@ -34,10 +28,12 @@ class ConversationsController(Controller):
         status: FromQuery[str | None] = None,
         inbox_id: FromQuery[int | None] = None,
         assignee: FromQuery[str | None] = None,
+        label: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
-        """Conversations by last activity, newest first (keyset pagination)."""
+        """Conversations by last activity, newest first (keyset pagination), each with its
+        `labels`; `label` keeps those carrying that label."""
         async with runtime.db.read() as session:
             page = await queries.list_conversations(
                 session,
@@ -45,6 +41,7 @@ class ConversationsController(Controller):
                 status=status,
                 inbox_id=inbox_id,
                 assignee=assignee,
+                label=label,
                 cursor=cursor,
                 limit=limit,
             )
@@ -99,23 +96,31 @@ class ConversationsController(Controller):
             )
         return page.as_dict()
 
-    @post("/{conversation_id:int}/messages", status_code=201)
+    @post("/{conversation_id:int}/messages", status_code=201, request_max_body_size=MAX_REPLY_BODY)
     async def post_message(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         viewer: NamedDependency[Viewer],
         conversation_id: FromPath[int],
-        data: JSONBody[NewMessage],
     ) -> dict[str, Any]:
-        """Reply to the customer (queued on the outbox) or add a private note."""
+        """Reply to the customer (queued on the outbox) or add a private note.
+
+        JSON `{"text", "private", "inbox_id"}`, or multipart/form-data with those fields and
+        `files` (any number) to attach files.
+        """
+        limits = runtime.settings.limits
+        reply = await read_reply(request, limits)
         return await actions.post_message(
             runtime.db,
             viewer,
             conversation_id,
-            data.text,
-            private=data.private,
-            inbox_id=data.inbox_id,
-            max_length=runtime.settings.limits.message_text,
+            reply.text,
+            private=reply.private,
+            inbox_id=reply.inbox_id,
+            max_length=limits.message_text,
+            files=reply.files,
+            limits=limits,
         )
 
 

@@ -20,6 +20,7 @@ from inbox.models import Status
 from inbox.reply_options import customer_suggestions, reply_options
 from inbox.sms import sms_length
 from web.api.attachments import attachment_response
+from web.api.reply_form import MAX_REPLY_BODY, read_form_reply
 from web.runtime import Runtime
 from web.ui.language import language_of, translate
 from web.ui.session import start_session, viewer_from_session
@@ -55,15 +56,6 @@ async def provide_ui_viewer(
         )
     request.state.ui_language = viewer.locale
     return viewer
-
-
-def _chosen_inbox(raw: str) -> int | None:
-    # Empty means "the channel the customer last used"; anything else must be an inbox id.
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise Invalid("inbox_id must be an inbox id")
-    return int(raw)
 
 
 def login_redirect(_: Request[Any, Any, Any], exc: LoginRequired) -> Redirect:
@@ -191,22 +183,31 @@ class PagesController(Controller):
         }
         return Template("_timeline.html" if partial else "conversation.html", context=context)
 
-    @post("/conversations/{conversation_id:int}/reply", status_code=303)
+    @post(
+        "/conversations/{conversation_id:int}/reply",
+        status_code=303,
+        request_max_body_size=MAX_REPLY_BODY,
+    )
     async def reply(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         ui_viewer: NamedDependency[Viewer],
         conversation_id: FromPath[int],
-        data: Form,
     ) -> Redirect:
+        """The reply box: a url-encoded or multipart form, files under `files`."""
+        limits = runtime.settings.limits
+        form = await read_form_reply(request, limits)
         await actions.post_message(
             runtime.db,
             ui_viewer,
             conversation_id,
-            data.get("text", ""),
-            private=data.get("private") == "on",
-            inbox_id=_chosen_inbox(data.get("inbox_id", "")),
-            max_length=runtime.settings.limits.message_text,
+            form.text,
+            private=form.private,
+            inbox_id=form.inbox_id,
+            max_length=limits.message_text,
+            files=form.files,
+            limits=limits,
         )
         return Redirect(f"/conversations/{conversation_id}", status_code=303)
 
