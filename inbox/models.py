@@ -77,6 +77,7 @@ class Agent(SQLModel, table=True):
     active: bool = Field(default=True)
     session_version: int = Field(default=1)
     locale: str = Field(default="en", max_length=8)
+    avatar_url: str | None = Field(default=None, max_length=500)  # shown in the chat widget
     created_at: datetime = Field(default_factory=utcnow)
 
 

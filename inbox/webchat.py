@@ -15,11 +15,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from inbox.channel import ChannelInbox
 from inbox.db import Database, Tx
 from inbox.errors import NotFound
-from inbox.models import Agent, Delivery, Direction, Inbox, Message
+from inbox.models import Agent, Attachment, Delivery, Direction, Inbox, Message
 from inbox.objects import message_object
 from inbox.outbox import advance_status
 
 PAGE = 200
+# Shown as thumbnails (the same types attachment downloads serve inline).
+RASTER_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
 async def webchat_inbox(session: AsyncSession, token: str) -> ChannelInbox:
@@ -66,24 +68,87 @@ async def visitor_messages(
     Only what went through this inbox: a conversation that also holds the customer's email or
     SMS threads shows the widget none of them.
     """
+    return await _widget_messages(
+        session,
+        Message.conversation_id == conversation_id,
+        Message.inbox_id == inbox_id,
+        Message.id > since,  # type: ignore[operator]
+        limit=limit,
+    )
+
+
+async def widget_message_by_id(
+    session: AsyncSession, inbox_id: int, message_id: int
+) -> dict[str, Any] | None:
+    """One public message of this inbox as a widget shows it (None if private or elsewhere)."""
+    found = await _widget_messages(
+        session, Message.id == message_id, Message.inbox_id == inbox_id, limit=1
+    )
+    return found[0] if found else None
+
+
+async def _widget_messages(session: AsyncSession, *where: Any, limit: int) -> list[dict[str, Any]]:
     rows = (
         await session.exec(
-            select(Message, Agent.name)
+            select(Message, Agent.name, Agent.avatar_url)
             .join(Agent, col(Agent.id) == Message.agent_id, isouter=True)
-            .where(
-                Message.conversation_id == conversation_id,
-                Message.inbox_id == inbox_id,
-                Message.id > since,  # type: ignore[operator]
-                col(Message.private).is_(False),
-            )
+            .where(*where, col(Message.private).is_(False))
             .order_by(col(Message.id))
             .limit(limit)
         )
     ).all()
+    files = await _attachments(session, [m.id or 0 for m, _, _ in rows])
     return [
-        widget_message(m.id or 0, m.direction, m.author, m.text, m.created_at.isoformat(), agent)
-        for m, agent in rows
+        widget_message(
+            m.id or 0,
+            m.direction,
+            m.author,
+            m.text,
+            m.created_at.isoformat(),
+            name,
+            agent_avatar=avatar,
+            attachments=files.get(m.id or 0, ()),
+        )
+        for m, name, avatar in rows
     ]
+
+
+async def _attachments(
+    session: AsyncSession, message_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Attachment.id,
+            Attachment.message_id,
+            Attachment.filename,
+            Attachment.content_type,
+            Attachment.size,
+        )
+        .where(col(Attachment.message_id).in_(message_ids))
+        .order_by(col(Attachment.id))
+    )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row.message_id, []).append(
+            widget_attachment(row.id, row.filename, row.content_type, row.size)
+        )
+    return found
+
+
+def widget_attachment(
+    attachment_id: int, filename: str, content_type: str, size: int
+) -> dict[str, Any]:
+    """A file as the widget lists it; `image` when it may show as a thumbnail."""
+    kind = content_type.split(";")[0].strip().lower()
+    return {
+        "id": attachment_id,
+        "filename": filename,
+        "content_type": kind,
+        "size": size,
+        "image": kind in RASTER_IMAGES,
+    }
 
 
 def widget_message(
@@ -93,6 +158,9 @@ def widget_message(
     text: str,
     created_at: str,
     agent_name: str | None = None,
+    *,
+    agent_avatar: str | None = None,
+    attachments: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The little a widget shows of a message: no customer, inbox or delivery internals."""
     return {
@@ -100,9 +168,34 @@ def widget_message(
         "direction": direction,
         "author": author,
         "agent_name": agent_name,
+        "agent_avatar": agent_avatar,
         "text": text,
+        "attachments": list(attachments),
         "created_at": created_at,
     }
+
+
+async def visitor_attachment(
+    session: AsyncSession, inbox_id: int, conversation_id: int | None, attachment_id: int
+) -> Attachment:
+    """A file of a public message in the visitor's own conversation; NotFound otherwise."""
+    if conversation_id is None:
+        raise NotFound("attachment not found")
+    found = (
+        await session.exec(
+            select(Attachment)
+            .join(Message, col(Message.id) == Attachment.message_id)
+            .where(
+                Attachment.id == attachment_id,
+                Message.conversation_id == conversation_id,
+                Message.inbox_id == inbox_id,
+                col(Message.private).is_(False),
+            )
+        )
+    ).first()
+    if found is None:
+        raise NotFound("attachment not found")
+    return found
 
 
 async def mark_read(db: Database, inbox_id: int, message_id: int) -> bool | None:

@@ -21,6 +21,7 @@ from web.api.attachments import AttachmentsController
 from web.api.conversations import ConversationsController
 from web.api.customers import CustomersController
 from web.api.faq import FaqController, FaqSuggestionsController, ReportsController
+from web.api.profile import ProfileController
 from web.api.sms import SmsController
 from web.api.stream import SearchController
 from web.auth import provide_viewer
@@ -35,6 +36,7 @@ from web.ui.simulator import SimulatorController
 from web.ui.throttle import LoginThrottle
 from web.webhooks import ApiChannelController, WebhookController
 from web.widget import AgentTypingController, WidgetController, widget_socket
+from web.widget_live import WidgetRelay
 from web.widget_throttle import WidgetThrottle
 
 UI = Path(__file__).parent / "ui"
@@ -60,10 +62,13 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
     settings.check()
     runtime = Runtime(settings, dispatch=dispatch)
     fanout = Fanout()
+    widget_relay = WidgetRelay(runtime, runtime.connectors["webchat"].hub)  # type: ignore[attr-defined]
+    fanout.observers.append(widget_relay.observe)
 
     async def start() -> None:
         await runtime.start()
         runtime.start_task(fanout.run(runtime))
+        runtime.start_task(widget_relay.run())
         runtime.start_task(fanout.watch_revocations(runtime, runtime.stopping))
 
     async def stop() -> None:
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             FaqSuggestionsController,
             ReportsController,
             AttachmentsController,
+            ProfileController,
             SearchController,
             SmsController,
             agent_socket,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,8 @@ class Fanout:
         self._single: set[Listener] = set()  # replaying, or without a FrameWriter
         self._dirty: list[_Group] = []
         self._flush_scheduled = False
+        # Others that react to each event once per process (the chat widgets' relay).
+        self.observers: list[Callable[[BusEvent], None]] = []
 
     def add(self, listener: Listener) -> None:
         self.listeners.add(listener)
@@ -80,6 +83,8 @@ class Fanout:
     async def run(self, runtime: Runtime) -> None:
         async for event in subscribe(runtime.backend):
             self.deliver(event)
+            for observe in self.observers:
+                observe(event)
 
     async def watch_revocations(self, runtime: Runtime, stop: asyncio.Event) -> None:
         """Close the sockets of agents revoked elsewhere: `inbox reset-token` and password

@@ -8,38 +8,53 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Sequence
 from contextlib import suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Request, Response, WebSocket, get, post, websocket
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, WebSocketDisconnect
 from litestar.params import FromPath
 
-from connectors.base import ChannelInbox, SignatureError
+from connectors.base import ChannelInbox, InboundAttachment, InvalidInbound, SignatureError
 from connectors.payload import json_object
-from connectors.webchat import MAX_TEXT, Visitor, WebchatConnector, WidgetSocket
+from connectors.webchat import (
+    MAX_ATTACHMENT,
+    MAX_FILES,
+    MAX_TEXT,
+    Visitor,
+    WebchatConnector,
+    WidgetSocket,
+)
 from inbox.access import Viewer
-from inbox.errors import Invalid, NotFound, TooLarge
-from inbox.ingest import ingest
+from inbox.avatars import agent_face
+from inbox.errors import Invalid, NotFound, TooLarge, Unsupported
+from inbox.ingest import conversation_inbox_ids, ingest
 from inbox.queries import visible_conversation
 from inbox.settings import Limits
 from inbox.webchat import (
     mark_read,
+    visitor_attachment,
     visitor_conversation,
     visitor_messages,
     webchat_inbox,
-    widget_message,
+    widget_message_by_id,
 )
+from web.api.attachments import attachment_response
 from web.runtime import Runtime
+from web.widget_live import announce_typing
 from web.widget_throttle import WidgetThrottle
 
 SCRIPT = Path(__file__).parent / "ui" / "static" / "widget.js"
 MAX_BODY = 4 * MAX_TEXT + 2048  # a full message in JSON escapes, plus the identity fields
 Params = dict[str, Any]
 CATCH_UP_SECONDS = 2.0
+UPLOAD_BODY = MAX_ATTACHMENT + 64 * 1024  # the files plus the form's own fields
+TYPING_EVERY_SECONDS = 2.0
 READ_RETRIES = 25
 
 
@@ -66,25 +81,18 @@ async def post_visitor_message(
     visitor: Visitor,
     data: Params,
     address: str,
+    files: Sequence[InboundAttachment] = (),
 ) -> dict[str, Any]:
-    """Rate-limit, ingest and announce a visitor's message to their other open widgets."""
+    """Rate-limit and ingest a visitor's message (their other widgets hear it on the bus)."""
     connector = _connector(runtime)
-    inbound = connector.inbound(inbox, visitor, data)
+    inbound = connector.inbound(inbox, visitor, data, files)
     await throttle.message(inbox.token, address, visitor.visitor_id)
     async with runtime.db.read() as session:
         current = await visitor_conversation(session, inbox.id, visitor.prefixes)
     if current is None:
         await throttle.new_conversation(inbox.token, address)
     result = await ingest(runtime.db, inbound, runtime.settings)
-    connector.hub.join(visitor, result.conversation_id)
-    if not result.duplicate:
-        echo = widget_message(
-            result.message_id, "in", "customer", inbound.text, datetime.now(UTC).isoformat()
-        )
-        connector.hub.publish(
-            result.conversation_id,
-            {"type": "message", "conversation_id": result.conversation_id, "message": echo},
-        )
+    connector.hub.join(inbox.id, visitor.prefixes[0], result.conversation_id)
     return {"id": data.get("id"), **result.as_dict()}
 
 
@@ -156,6 +164,51 @@ class WidgetController(Controller):
         status = 200 if answer["duplicate"] else 201
         return Response(answer, status_code=status, headers=_cors(origin))
 
+    @post("/widget/attachments", request_max_body_size=UPLOAD_BODY)
+    async def post_attachment(
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+    ) -> Response[Any]:
+        """A visitor's files (multipart: `file`, with the identity fields, `id` and `text`)."""
+        inbox = await _inbox(runtime, request.query_params.get("inbox"))
+        origin = request.headers.get("origin")
+        connector = _connector(runtime)
+        connector.check_origin(inbox, origin)
+        if request.content_type[0] != "multipart/form-data":
+            raise Unsupported("send the files as multipart/form-data")
+        fields, uploads = await _form(request)
+        visitor = connector.with_form(connector.visitor(inbox, fields), fields)
+        files = [connector.attachment(name, data) for name, data in uploads]
+        address = request.client.host if request.client else "unknown"
+        throttle = request.app.state.widget_throttle
+        answer = await post_visitor_message(
+            runtime, throttle, inbox, visitor, fields, address, files
+        )
+        async with runtime.db.read() as session:
+            answer["message"] = await widget_message_by_id(session, inbox.id, answer["message_id"])
+        status = 200 if answer["duplicate"] else 201
+        return Response(answer, status_code=status, headers=_cors(origin))
+
+    @get("/widget/attachments/{attachment_id:int}", media_type="application/octet-stream")
+    async def attachment(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        attachment_id: FromPath[int],
+    ) -> Response[Any]:
+        """A file of the visitor's own conversation (served like agents' downloads)."""
+        params = dict(request.query_params)
+        inbox = await _inbox(runtime, params.get("inbox"))
+        origin = request.headers.get("origin")
+        connector = _connector(runtime)
+        connector.check_origin(inbox, origin)
+        visitor = connector.visitor(inbox, params)
+        async with runtime.db.read() as session:
+            current = await visitor_conversation(session, inbox.id, visitor.prefixes)
+            found = await visitor_attachment(session, inbox.id, current, attachment_id)
+        response = attachment_response(found)
+        response.headers.update(_cors(origin))
+        return response
+
     @get("/widget/messages")
     async def messages(
         self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
@@ -178,14 +231,46 @@ class AgentTypingController(Controller):
     tags = ["chat widget"]
 
     @post("/{conversation_id:int}/typing", status_code=202)
-    async def typing(self, runtime: NamedDependency[Runtime], viewer: NamedDependency[Viewer],
-                     conversation_id: FromPath[int]) -> dict[str, int]:
-        """Tell the visitor's open widgets an agent is typing; answers how many were told."""
+    async def typing(
+        self,
+        runtime: NamedDependency[Runtime],
+        viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+    ) -> dict[str, int]:
+        """Tell the visitor's open widgets (on any web process) an agent is typing."""
         async with runtime.db.read() as session:
             await visible_conversation(session, viewer, conversation_id)
-        told = _connector(runtime).hub.publish(conversation_id, {
-            "type": "typing", "conversation_id": conversation_id, "author": "agent"})
-        return {"widgets": told}
+            inbox_ids = await conversation_inbox_ids(session, conversation_id)
+            name, avatar = await agent_face(session, viewer.agent_id)
+        await announce_typing(
+            runtime,
+            inbox_ids,
+            {
+                "conversation_id": conversation_id,
+                "author": "agent",
+                "agent_name": name,
+                "agent_avatar": avatar,
+            },
+        )
+        return {"conversation_id": conversation_id}
+
+
+async def _form(request: Request[Any, Any, Any]) -> tuple[Params, list[tuple[str, bytes]]]:
+    """The text fields and the uploaded files of a multipart body."""
+    form = await request.form()
+    fields: Params = {}
+    files: list[tuple[str, bytes]] = []
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if name == "file":
+                files.append((value.filename or "", await value.read()))
+        elif isinstance(value, str) and name not in fields:
+            fields[name] = value
+    if not files:
+        raise InvalidInbound("attach a file in the `file` field")
+    if len(files) > MAX_FILES:
+        raise InvalidInbound(f"at most {MAX_FILES} files per message")
+    return fields, files
 
 
 def _json(body: bytes) -> Params:
@@ -215,7 +300,7 @@ async def widget_socket(
         await socket.close(code=4400, reason=str(exc)[:120])
         return
     await socket.accept()
-    listener = WidgetSocket(visitor)
+    listener = WidgetSocket(visitor, inbox.id)
     connector.hub.open(listener)
     try:
         # Follow first, then catch up: a reply sent in between arrives twice, never zero times.
@@ -252,8 +337,9 @@ async def _serve(
             await socket.send_json(frame)
 
     tasks = [asyncio.ensure_future(write())]
-    if not runtime.dispatch:
-        # Replies are sent by `inbox worker` in another process, whose hub has no sockets.
+    if not runtime.dispatch and not runtime.settings.redis_url:
+        # Replies are sent by `inbox worker` in another process, and without Redis its
+        # events never reach this process's bus: read them from the database instead.
         tasks.append(asyncio.ensure_future(_catch_up(runtime, inbox, listener, cursor)))
     try:
         while not any(task.done() for task in tasks):
@@ -296,7 +382,8 @@ async def _incoming(
             raise TooLarge("message is too large")
         frame = _json(raw.encode())
         if frame.get("type") == "typing":
-            return  # agents' typing view is not wired yet; accepted and dropped
+            await _visitor_typing(runtime, inbox, listener)
+            return
         if frame.get("type") == "read":
             await _read(runtime, inbox, listener, frame.get("message_id"))
             return
@@ -310,6 +397,25 @@ async def _incoming(
         await socket.send_json(
             {"type": "error", "id": _frame_id(raw), "status": _status(exc), "error": _detail(exc)}
         )
+
+
+async def _visitor_typing(runtime: Runtime, inbox: ChannelInbox, listener: WidgetSocket) -> None:
+    """Tell the inbox's agents (on any web process) the visitor is typing, at most every
+    few seconds per widget; before their first message there is no conversation to show it in."""
+    now = time.monotonic()
+    if listener.current is None or now - listener.typed_at < TYPING_EVERY_SECONDS:
+        return
+    listener.typed_at = now
+    await announce_typing(
+        runtime,
+        {inbox.id},
+        {
+            "conversation_id": listener.current,
+            "inbox_id": inbox.id,
+            "author": "customer",
+            "name": listener.visitor.name,
+        },
+    )
 
 
 async def _read(

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import struct
 import sys
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -349,9 +352,9 @@ async def test_agent_typing_reaches_only_that_conversations_widget(server, db, i
             await client.post(f"/api/v1/conversations/{b['conversation_id']}/typing")
         to_alice, to_bob = await frame(alice_ws), await frame(bob_ws)
     assert hidden.status_code == 404
-    assert told.status_code == 202 and told.json() == {"widgets": 1}
+    assert told.status_code == 202
     assert to_alice == {"type": "typing", "conversation_id": a["conversation_id"],
-                        "author": "agent"}
+                        "author": "agent", "agent_name": "Jamie Agent", "agent_avatar": None}
     assert to_bob["conversation_id"] == b["conversation_id"]
 
 
@@ -400,3 +403,160 @@ async def test_a_visitor_sending_too_fast_gets_429_on_the_socket(server, inbox):
                     break
     assert too_large["type"] == "error" and too_large["status"] == 413
     assert statuses == [201] * 20 + [429]
+
+
+def png(width: int = 48, height: int = 32, rgb: tuple[int, int, int] = (37, 99, 235)) -> bytes:
+    """A real PNG of one colour (what a phone's photo is, to every check we make)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+async def upload(server, inbox, visitor: str, filename: str, data: bytes,
+                 content_type: str = "application/octet-stream", **fields: Any) -> Any:
+    form = {"visitor": visitor, "id": secrets.token_hex(8), **fields}
+    async with server.client() as client:
+        return await client.post("/widget/attachments", params={"inbox": inbox.token},
+                                 data=form, files={"file": (filename, data, content_type)},
+                                 headers={"Origin": SITE})
+
+
+async def fetch_file(server, inbox, visitor: str, attachment_id: int, **extra: Any) -> Any:
+    params = {"inbox": inbox.token, "visitor": visitor, **extra}
+    async with server.client() as client:
+        return await client.get(f"/widget/attachments/{attachment_id}", params=params,
+                                headers={"Origin": SITE})
+
+
+async def test_a_visitors_image_is_stored_with_their_message_and_shown_to_both_sides(
+        server, db, inbox, agent):
+    visitor, photo = visitor_id(), png()
+    response = await upload(server, inbox, visitor, "../../kettle.png", photo, "text/html",
+                            text="The lid is cracked")
+    assert response.status_code == 201, response.text
+    assert response.headers["access-control-allow-origin"] == SITE
+    answer = response.json()
+    [shown] = answer["message"]["attachments"]
+    assert shown["filename"] == "kettle.png"  # no path; the claimed text/html is not believed
+    assert shown["content_type"] == "image/png" and shown["image"] is True
+    assert shown["size"] == len(photo) and answer["message"]["text"] == "The lid is cracked"
+    async with server.client(agent.token) as client:
+        [message] = await messages_of(client, answer["conversation_id"])
+        served = await client.get(f"/api/v1/attachments/{shown['id']}")
+    assert message["attachments"] == [{"id": shown["id"], "filename": "kettle.png",
+                                       "content_type": "image/png", "size": len(photo)}]
+    assert served.content == photo and served.headers["content-type"] == "image/png"
+    own = await fetch_file(server, inbox, visitor, shown["id"])
+    assert own.status_code == 200 and own.content == photo
+    assert own.headers["content-disposition"].startswith("inline")
+    assert own.headers["x-content-type-options"] == "nosniff"
+    assert own.headers["access-control-allow-origin"] == SITE
+    # Another visitor guessing the id, or another widget's token, reads nothing.
+    await posted(server, inbox, (other := visitor_id()), "me too")
+    assert (await fetch_file(server, inbox, other, shown["id"])).status_code == 404
+    elsewhere = await make_inbox(db, "webchat", "Other shop", {"identity_secret": SECRET})
+    guessed = await fetch_file(server, elsewhere, visitor, shown["id"])
+    assert guessed.status_code == 404
+    async with widget_socket(server, inbox, visitor) as ws:
+        hello = await frame(ws)
+    assert hello["messages"][0]["attachments"] == [shown]
+
+
+async def test_documents_are_links_and_refused_files_store_nothing(server, inbox, agent):
+    visitor = visitor_id()
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    ok = await upload(server, inbox, visitor, "invoice.pdf", pdf, "application/pdf")
+    assert ok.status_code == 201, ok.text
+    [document] = ok.json()["message"]["attachments"]
+    assert document["image"] is False and document["content_type"] == "application/pdf"
+    served = await fetch_file(server, inbox, visitor, document["id"])
+    assert served.headers["content-disposition"].startswith("attachment")
+    assert served.headers["content-type"] == "application/octet-stream"
+    notes = await upload(server, inbox, visitor, "주문.txt", "배송 주소: 부산".encode())
+    assert notes.status_code == 201 and notes.json()["message"]["attachments"][0][
+        "content_type"] == "text/plain"
+
+    stranger = visitor_id()
+    refusals = [
+        (await upload(server, inbox, stranger, "setup.exe", b"MZ\x90\x00" * 100), 415),
+        (await upload(server, inbox, stranger, "page.html", b"<script>x</script>"), 415),
+        (await upload(server, inbox, stranger, "photo.png", b"<svg onload=alert(1)>"), 415),
+        (await upload(server, inbox, stranger, "a.txt", b"\x00\x01binary"), 415),
+        (await upload(server, inbox, stranger, "big.png", b"\x89PNG" + b"0" * (11 << 20)), 413),
+        (await upload(server, inbox, stranger, "empty.pdf", b""), 400),
+    ]
+    for response, status in refusals:
+        assert response.status_code == status, response.text
+    async with server.client() as client:
+        no_file = await client.post("/widget/attachments", params={"inbox": inbox.token},
+                                    data={"visitor": stranger, "id": "x-1"},
+                                    files={"photo": ("a.png", png(), "image/png")},
+                                    headers={"Origin": SITE})
+        as_json = await client.post("/widget/attachments", params={"inbox": inbox.token},
+                                    json={"visitor": stranger, "id": "x-2"},
+                                    headers={"Origin": SITE})
+    assert (no_file.status_code, as_json.status_code) == (400, 415)
+    assert (await poll(server, inbox, stranger))["conversation_id"] is None
+
+
+async def agent_socket(server, agent):
+    return connect(f"{server.ws_url}/ws?token={agent.token}")
+
+
+async def typing_frames(ws, timeout: float) -> list[dict[str, Any]]:
+    """Every typing frame an agent socket gets within `timeout` seconds."""
+    found: list[dict[str, Any]] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            while True:
+                got = json.loads(await ws.recv())
+                if got["type"] == "typing":
+                    found.append(got)
+    return found
+
+
+async def test_the_visitors_typing_reaches_only_agents_of_that_inbox(server, db, inbox, agent):
+    outsider = await make_agent(db, inboxes=[await make_inbox(db, "api")])
+    visitor = visitor_id()
+    async with await agent_socket(server, agent) as agent_ws, \
+            await agent_socket(server, outsider) as outsider_ws, \
+            widget_socket(server, inbox, visitor) as ws:
+        await frame(ws)
+        await ws.send(json.dumps({"type": "typing"}))  # no conversation yet: nothing to show
+        first = await posted(server, inbox, visitor, "Hi")
+        for _ in range(3):  # one notice per few seconds however often the widget says so
+            await ws.send(json.dumps({"type": "typing"}))
+        seen = await typing_frames(agent_ws, 1.5)
+        unseen = await typing_frames(outsider_ws, 0.2)
+    assert seen == [{"seq": 0, "type": "typing", "payload": {
+        "conversation_id": first["conversation_id"], "inbox_id": inbox.id,
+        "author": "customer", "name": None}}]
+    assert unseen == []
+
+
+async def test_agent_name_and_avatar_ride_on_live_replies(server, inbox, agent):
+    async with server.client(agent.token) as client:
+        bad = await client.put("/api/v1/agents/me/avatar",
+                               json={"avatar_url": "javascript:alert(1)"})
+        good = await client.put("/api/v1/agents/me/avatar",
+                                json={"avatar_url": "https://cdn.example/jamie.png"})
+    assert bad.status_code == 400
+    assert good.json() == {"avatar_url": "https://cdn.example/jamie.png"}
+    visitor = visitor_id()
+    first = await posted(server, inbox, visitor, "Hello")
+    async with widget_socket(server, inbox, visitor) as ws:
+        await frame(ws)
+        await agent_replies(server, agent, first["conversation_id"], "Hi, Jamie here")
+        live = (await frame(ws))["message"]
+    assert live["text"] == "Hi, Jamie here"
+    assert (live["agent_name"], live["agent_avatar"]) == (
+        "Jamie Agent", "https://cdn.example/jamie.png")
+    async with server.client(agent.token) as client:
+        cleared = await client.put("/api/v1/agents/me/avatar", json={"avatar_url": None})
+    assert cleared.json() == {"avatar_url": None}
+    page = await poll(server, inbox, visitor)
+    assert page["messages"][1]["agent_avatar"] is None

@@ -42,6 +42,8 @@
     socket.onopen = function () { delay = 500; show(state ? state.dataset.live : "live", "live"); };
     socket.onmessage = function (event) {
       const frame = JSON.parse(event.data);
+      // Passing notices (typing) are never stored: no seq, never replayed, handed on as they come.
+      if (!frame.seq) { document.dispatchEvent(new CustomEvent("inbox:frame", { detail: frame })); return; }
       if (frame.seq <= seq) return;
       seq = frame.seq;
       // Other page scripts (typing, suggestions, labels…) listen for frames instead of opening sockets.
