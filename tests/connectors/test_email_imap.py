@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import aioimaplib
 
@@ -15,6 +16,8 @@ from inbox.cursors import read_cursor
 from tests.connectors.dovecot import PASSWORD, USER, dovecot_fixture  # noqa: F401
 from tests.connectors.email_peers import mime
 from tests.factories import count, make_inbox
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _client(dovecot):
@@ -142,3 +145,39 @@ async def test_the_server_process_polls_configured_mailboxes(db, settings, dovec
         while await count(db, "message") < 2 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert await count(db, "message") == 2
+
+
+async def test_an_inbox_created_while_the_server_runs_is_polled_without_a_restart(
+    db, settings, dovecot
+):
+    import json
+    import os
+    import sys
+
+    from tests.conftest import LiveServer
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
+    env.update(INBOX_DATABASE_URL=settings.database_url)
+    config = {"address": "support@shop.example", **dovecot.config()}
+    async with LiveServer(settings):
+        await _append(dovecot, "INBOX", *_mails(0, 2))
+        await asyncio.sleep(0.5)
+        assert await count(db, "message") == 0  # no inbox yet: nobody polls
+        # `inbox create-inbox` in its own process, as an admin would run it.
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "web.cli", "create-inbox", "--kind", "email", "--name",
+            "Support mail", "--config", json.dumps(config), "--json",
+            cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, err.decode()
+        assert json.loads(out)["kind"] == "email"
+        deadline = time.monotonic() + 20  # the server looks at the inbox table every 5 s
+        while await count(db, "message") < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert await count(db, "message") == 2
+        await _append(dovecot, "INBOX", *_mails(2, 1))  # and it keeps polling (IDLE)
+        deadline = time.monotonic() + 10
+        while await count(db, "message") < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert await count(db, "message") == 3
