@@ -10,7 +10,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -105,6 +105,66 @@ async def set_password(db: Database, email: str, password: str) -> None:
     await db.run_write(work)
 
 
+async def set_role(db: Database, agent_id: int, role: str) -> None:
+    """Make an agent an admin or a plain agent; the last active admin stays an admin."""
+    if role not in Role.__members__:
+        raise Invalid("role must be admin or agent")
+
+    async def work(tx: Tx) -> None:
+        agent = await _agent_by_id(tx.session, agent_id)
+        if agent.role == Role.admin and role != Role.admin:
+            await _keep_an_admin(tx.session, agent)
+        agent.role = role
+        tx.session.add(agent)
+        tx.emit("agent.updated", {"agent_id": agent.id, "role": role, "active": agent.active})
+        # Open sockets were scoped with the old role; closing them makes them reconnect anew.
+        tx.emit("agent.revoked", {"agent_id": agent.id, "reason": "role"}, ())
+
+    await db.run_write(work)
+
+
+async def set_active(db: Database, agent_id: int, active: bool) -> None:
+    """Deactivate (tokens, sessions and sockets revoked, as a password change) or reactivate."""
+
+    async def work(tx: Tx) -> None:
+        agent = await _agent_by_id(tx.session, agent_id)
+        if agent.active == active:
+            return
+        if not active:
+            if agent.role == Role.admin:
+                await _keep_an_admin(tx.session, agent)
+            agent.token_hash = None
+            agent.session_version += 1
+            tx.emit("agent.revoked", {"agent_id": agent.id, "reason": "deactivated"}, ())
+        agent.active = active
+        tx.session.add(agent)
+        tx.emit("agent.updated", {"agent_id": agent.id, "role": agent.role, "active": active})
+
+    await db.run_write(work)
+
+
+async def list_agents(session: AsyncSession) -> list[Agent]:
+    """Every agent, by name."""
+    return list((await session.exec(select(Agent).order_by(Agent.name, Agent.id))).all())
+
+
+async def _keep_an_admin(session: AsyncSession, leaving: Agent) -> None:
+    others = await session.scalar(
+        select(func.count())
+        .select_from(Agent)
+        .where(Agent.role == Role.admin, Agent.active, Agent.id != leaving.id)  # type: ignore[arg-type]
+    )
+    if not others:
+        raise Conflict("this is the last active admin; make another agent an admin first")
+
+
+async def _agent_by_id(session: AsyncSession, agent_id: int) -> Agent:
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"agent {agent_id} not found")
+    return agent
+
+
 LOCALES = ("en", "ko")
 
 
@@ -184,14 +244,20 @@ async def add_member(db: Database, email: str, inbox_id: int) -> None:
 
 
 async def remove_member(db: Database, email: str, inbox_id: int) -> None:
+    """Stop an agent working an inbox; their open sockets lose it at once."""
+
     async def work(tx: Tx) -> None:
         agent = await _agent_by_email(tx.session, email)
-        await tx.session.execute(
+        removed = await tx.session.execute(
             delete(InboxMember).where(
                 InboxMember.agent_id == agent.id,
                 InboxMember.inbox_id == inbox_id,  # type: ignore[arg-type]
             )
         )
+        if removed.rowcount:  # type: ignore[attr-defined]
+            tx.emit("inbox.member_removed", {"inbox_id": inbox_id, "agent_id": agent.id})
+            # The agent's open sockets still carry this inbox; closing them drops it at once.
+            tx.emit("agent.revoked", {"agent_id": agent.id, "reason": "membership"}, ())
 
     await db.run_write(work)
 

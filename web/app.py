@@ -18,6 +18,7 @@ from inbox.errors import NotFound
 from inbox.models import MAX_ID
 from inbox.settings import Settings
 from web.api.attachments import AttachmentsController
+from web.api.canned import CannedRepliesController
 from web.api.conversations import ConversationsController
 from web.api.customers import CustomersController
 from web.api.faq import FaqController, FaqSuggestionsController, ReportsController
@@ -30,6 +31,9 @@ from web.errors import HANDLERS
 from web.live import Fanout, agent_socket
 from web.runtime import Runtime
 from web.ui import language
+from web.ui.admin_agents import AdminAgentsController
+from web.ui.admin_inboxes import AdminInboxesController
+from web.ui.canned import CannedPagesController
 from web.ui.pages import LoginRequired, PagesController, login_redirect, provide_ui_viewer
 from web.ui.session import csrf_config, session_config
 from web.ui.simulator import SimulatorController
@@ -97,6 +101,10 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             widget_socket,
             PagesController,
             SimulatorController,
+            AdminInboxesController,
+            AdminAgentsController,
+            CannedRepliesController,
+            CannedPagesController,
             create_static_files_router(path="/static", directories=[UI / "static"]),
         ],
         dependencies={
