@@ -89,6 +89,28 @@ async def list_entries(session: AsyncSession, enabled_only: bool = False) -> lis
     return list((await session.exec(query)).all())
 
 
+async def find_entries(
+    session: AsyncSession,
+    text: str = "",
+    language: str | None = None,
+    enabled: bool | None = None,
+) -> list[FaqEntry]:
+    """Entries whose question, alternatives, answer or tags contain `text` (any case), of one
+    language and enabled state when given (the admin list's search; the table is small)."""
+    needle = text.strip().casefold()
+    found = []
+    for entry in await list_entries(session):
+        if language and entry.language != language:
+            continue
+        if enabled is not None and entry.enabled != enabled:
+            continue
+        haystack = [entry.question, entry.answer, *entry.alternatives, *entry.tags]
+        if needle and not any(needle in part.casefold() for part in haystack):
+            continue
+        found.append(entry)
+    return found
+
+
 async def get_entry(session: AsyncSession, entry_id: int) -> FaqEntry:
     entry = await session.get(FaqEntry, entry_id) if is_id(entry_id) else None
     if entry is None:

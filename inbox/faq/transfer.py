@@ -29,12 +29,20 @@ def file_format(path: str | Path) -> str:
 def read_entries(path: str | Path) -> list[dict[str, Any]]:
     """The entries a file holds, as dicts for `inbox.faq.store.check_entry`."""
     try:
-        raw = Path(path).read_text(encoding="utf-8-sig")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise Invalid(f"{path}: {exc.strerror or exc}") from exc
+    return parse_bytes(data, str(path))
+
+
+def parse_bytes(data: bytes, filename: str) -> list[dict[str, Any]]:
+    """The entries of a file's content (the CLI's file or an uploaded one), by its extension."""
+    fmt = file_format(filename)
+    try:
+        raw = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise Invalid(f"{path}: not UTF-8 text") from exc
-    return parse_csv(raw) if file_format(path) == "csv" else parse_yaml(raw)
+        raise Invalid(f"{filename}: not UTF-8 text") from exc
+    return parse_csv(raw) if fmt == "csv" else parse_yaml(raw)
 
 
 def parse_csv(raw: str) -> list[dict[str, Any]]:
@@ -75,7 +83,16 @@ def parse_yaml(raw: str) -> list[dict[str, Any]]:
 
 def write_entries(path: str | Path, entries: list[dict[str, Any]]) -> None:
     """Write entry objects in the format the extension names."""
-    if file_format(path) == "csv":
+    text = render_entries(entries, file_format(path))
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Invalid(f"{path}: {exc.strerror or exc}") from exc
+
+
+def render_entries(entries: list[dict[str, Any]], fmt: str) -> str:
+    """Entry objects as the text of a `csv` or `yaml` file."""
+    if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
@@ -91,7 +108,4 @@ def write_entries(path: str | Path, entries: list[dict[str, Any]]) -> None:
             allow_unicode=True,
             sort_keys=False,
         )
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise Invalid(f"{path}: {exc.strerror or exc}") from exc
+    return text
