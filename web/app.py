@@ -31,6 +31,8 @@ from web.errors import HANDLERS
 from web.live import Fanout, agent_socket
 from web.runtime import Runtime
 from web.ui import language
+from web.ui.admin_faq import AdminFaqController
+from web.ui.conversation_faq import ConversationFaqController
 from web.ui.admin_agents import AdminAgentsController
 from web.ui.admin_inboxes import AdminInboxesController
 from web.ui.canned import CannedPagesController
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             AgentTypingController,
             widget_socket,
             PagesController,
+            AdminFaqController,
+            ConversationFaqController,
             SimulatorController,
             AdminInboxesController,
             AdminAgentsController,
