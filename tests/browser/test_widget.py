@@ -4,11 +4,15 @@ the agent's reply appears in the widget, and a reload keeps the conversation."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 
+from tests.browser.test_ui import sign_in
 from tests.connectors.provider_server import Answer, ProviderServer
+from tests.connectors.test_webchat import png
 from tests.factories import make_agent, make_inbox
 from tests.web.support import wait_for_message
 
@@ -59,7 +63,7 @@ async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(
     async with server.client(agent.token) as client:
         [conversation] = (await client.get("/api/v1/conversations")).json()["items"]
         await client.post(f"/api/v1/conversations/{conversation['id']}/typing")
-        await expect(page.get_by_text("Support is typing…")).to_be_visible()
+        await expect(page.get_by_text("Jamie Agent is typing…")).to_be_visible()
         response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages",
                                      json={"text": "Yes, 3 left!"})
         assert response.status_code == 201
@@ -98,3 +102,98 @@ async def test_the_faq_bot_answers_first_and_hands_over_on_request(server, db, b
     await expect(page.locator(".m.out")).to_have_count(2)
     await expect(page.locator(".m.out").last).to_contain_text("connecting you with a person")
     await expect(page.locator("button.human")).to_be_hidden()
+
+
+SCREENS = Path(os.environ.get("INBOX_SCREENSHOTS", "/tmp/screens"))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _screens_folder():
+    SCREENS.mkdir(parents=True, exist_ok=True)
+
+
+async def test_a_visitors_image_and_typing_reach_the_agent_and_the_agents_face_the_widget(
+    server, db, browser, shop
+):
+    inbox = await make_inbox(db, "webchat", "Shop chat", {
+        "allowed_origins": [shop.url], "identity_secret": "s" * 32})
+    agent = await make_agent(db, inboxes=[inbox], name="Minji Park")
+    expect = playwright_api.expect
+    visitor = await browser.new_page(viewport={"width": 900, "height": 700})
+    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}")
+    shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
+    await visitor.goto(f"{shop.url}/")
+    await visitor.click("button.bubble")
+    await visitor.fill("textarea", "The kettle arrived like this")
+    await visitor.press("textarea", "Enter")
+    await expect(visitor.locator(".m.in")).to_have_count(1)
+    async with server.client(agent.token) as client:
+        [conversation] = (await client.get("/api/v1/conversations")).json()["items"]
+
+    desk = await browser.new_page(viewport={"width": 1200, "height": 800})
+    await sign_in(desk, server.url, agent.email)
+    await desk.goto(f"{server.url}/conversations/{conversation['id']}")
+    await expect(desk.locator("#live-state")).to_have_attribute("data-state", "live")
+
+    # Typing in the widget shows on the agent's conversation, and goes when the file arrives.
+    await visitor.type("textarea", "look")
+    typing = desk.locator("#customer-typing")
+    await expect(typing).to_be_visible()
+    await expect(typing).to_have_text("The customer is typing…")  # they gave no name
+    await desk.screenshot(path=str(SCREENS / "agent-visitor-typing.png"))
+    await visitor.set_input_files("input[type=file]", files=[{
+        "name": "kettle.png", "mimeType": "image/png", "buffer": png(160, 120, (234, 88, 12))}])
+    thumb = visitor.locator(".m.in img.thumb")
+    await expect(thumb).to_have_count(1)
+    await expect(thumb).to_have_attribute("src", re.compile(r"^blob:"))
+    assert await thumb.evaluate("img => img.decode().then(() => img.naturalWidth)") == 160
+    await expect(typing).to_be_hidden()
+    agent_thumb = desk.locator("#timeline img.thumb")
+    await expect(agent_thumb).to_have_count(1)
+    assert await agent_thumb.evaluate("img => img.decode().then(() => img.naturalWidth)") == 160
+
+    # The agent's reply carries their name and initials (no avatar set) into the open widget.
+    async with server.client(agent.token) as client:
+        await client.post(f"/api/v1/conversations/{conversation['id']}/typing")
+        await expect(visitor.get_by_text("Minji Park is typing…")).to_be_visible()
+        response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages",
+                                     json={"text": "Sorry! A new one ships today."})
+        assert response.status_code == 201
+    reply = visitor.locator(".m.out")
+    await expect(reply).to_contain_text("Sorry! A new one ships today.")
+    await expect(reply.locator(".who")).to_contain_text("Minji Park")
+    await expect(reply.locator(".av")).to_have_text("MP")
+    await visitor.screenshot(path=str(SCREENS / "widget-attachment.png"))
+    await desk.screenshot(path=str(SCREENS / "agent-widget-image.png"), full_page=True)
+
+
+async def test_the_widget_shows_an_agents_files_as_links_and_thumbnails(
+    server, db, browser, shop
+):
+    inbox = await make_inbox(db, "webchat", "Shop chat", {
+        "allowed_origins": [shop.url], "identity_secret": "s" * 32})
+    agent = await make_agent(db, inboxes=[inbox])
+    expect = playwright_api.expect
+    page = await browser.new_page()
+    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}")
+    shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
+    await page.goto(f"{shop.url}/")
+    await page.click("button.bubble")
+    await page.fill("textarea", "Can I get the manual?")
+    await page.press("textarea", "Enter")
+    await expect(page.locator(".m.in")).to_have_count(1)
+    async with server.client(agent.token) as client:
+        [conversation] = (await client.get("/api/v1/conversations")).json()["items"]
+        response = await client.post(
+            f"/api/v1/conversations/{conversation['id']}/messages",
+            data={"text": "Here it is"},
+            files=[("files", ("manual.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")),
+                   ("files", ("diagram.png", png(40, 30), "image/png"))])
+        assert response.status_code == 201, response.text
+    reply = page.locator(".m.out")
+    await expect(reply).to_contain_text("Here it is")
+    await expect(reply.locator("a.file")).to_contain_text("manual.pdf")
+    await expect(reply.locator("img.thumb")).to_have_attribute("src", re.compile(r"^blob:"))
+    async with page.expect_download() as download:
+        await reply.locator("a.file").click()
+    assert (await download.value).suggested_filename == "manual.pdf"

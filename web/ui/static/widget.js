@@ -17,13 +17,21 @@
           email: "Email (optional)", name: "Name (optional)", open: "Open chat", close: "Close",
           you: "You", agent: "Support", bot: "Assistant", error: "Could not send. Retrying…",
           tooMany: "Too many messages. Please wait a moment.", typing: "Support is typing…",
-          human: "Talk to a person", humanText: "I'd like to talk to a human agent, please." },
+          human: "Talk to a person", humanText: "I'd like to talk to a human agent, please.",
+          attach: "Attach a file", uploading: "Sending file…", typingName: "{name} is typing…",
+          tooBig: "That file is too large (10 MB at most).",
+          badType: "Only images, PDF, office documents and text files can be sent.",
+          uploadFailed: "The file could not be sent.", download: "Download" },
     ko: { title: "문의하기", placeholder: "메시지를 입력하세요…", send: "보내기",
           offline: "지금은 상담 시간이 아닙니다. 메시지와 이메일을 남겨 주시면 답변드리겠습니다.",
           email: "이메일 (선택)", name: "이름 (선택)", open: "채팅 열기", close: "닫기",
           you: "나", agent: "상담원", bot: "도우미", error: "전송 실패. 다시 시도합니다…",
           tooMany: "메시지가 너무 많습니다. 잠시 후 다시 시도하세요.", typing: "상담원이 입력 중…",
-          human: "상담원 연결", humanText: "상담원과 이야기하고 싶어요." }
+          human: "상담원 연결", humanText: "상담원과 이야기하고 싶어요.",
+          attach: "파일 첨부", uploading: "파일 보내는 중…", typingName: "{name} 님이 입력 중…",
+          tooBig: "파일이 너무 큽니다 (최대 10MB).",
+          badType: "이미지, PDF, 오피스 문서, 텍스트 파일만 보낼 수 있습니다.",
+          uploadFailed: "파일을 보내지 못했습니다.", download: "다운로드" }
   };
   var lang = (data.lang || navigator.language || "en").slice(0, 2).toLowerCase();
   var t = STRINGS[lang] || STRINGS.en;
@@ -81,7 +89,14 @@
     "padding:6px}textarea{resize:none;height:38px}button.send{border:0;border-radius:6px;" +
     "background:#2563eb;color:#fff;padding:0 12px;cursor:pointer}.human{margin:0 10px 6px;" +
     "border:1px solid #2563eb;border-radius:6px;background:#fff;color:#2563eb;padding:4px}" +
-    ".hidden{display:none}";
+    ".hidden{display:none}.who{display:flex;align-items:center;gap:6px}" +
+    ".av{width:22px;height:22px;border-radius:50%;flex:none;display:inline-flex;align-items:center;" +
+    "justify-content:center;font-size:10px;font-weight:600;color:#fff;object-fit:cover}" +
+    ".files{display:flex;flex-direction:column;gap:4px;margin-top:4px}" +
+    ".thumb{display:block;max-width:180px;max-height:140px;border-radius:6px;cursor:pointer}" +
+    ".file{color:inherit;text-decoration:underline;cursor:pointer;font-size:13px}" +
+    "button.attach{border:1px solid #cbd5e1;border-radius:6px;background:#fff;cursor:pointer;" +
+    "padding:0 8px;font-size:16px}";
   root.appendChild(style);
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -107,6 +122,13 @@
   var row = el("div", "row");
   var input = el("textarea"); input.placeholder = t.placeholder; input.maxLength = 4000;
   var send = el("button", "send", t.send); send.type = "submit";
+  var attach = el("button", "attach", "📎"); attach.type = "button";
+  attach.setAttribute("aria-label", t.attach); attach.title = t.attach;
+  var picker = el("input"); picker.type = "file"; picker.multiple = true;
+  picker.className = "hidden";
+  picker.accept = "image/png,image/jpeg,image/gif,image/webp,.pdf,.doc,.docx,.xls,.xlsx," +
+    ".ppt,.pptx,.odt,.ods,.odp,.hwp,.txt,.csv";
+  row.appendChild(attach); row.appendChild(picker);
   row.appendChild(input); row.appendChild(send);
   form.appendChild(contact); form.appendChild(row);
   var human = el("button", "human hidden", t.human);
@@ -138,14 +160,79 @@
     if (m.id > cursor) cursor = m.id;
     var who = m.direction === "in" ? t.you : (m.author === "bot" ? t.bot : (m.agent_name || t.agent));
     var item = el("div", "m " + (m.direction === "in" ? "in" : "out"));
-    item.appendChild(el("div", "who", who));
-    item.appendChild(el("div", "", m.text));
+    var line = el("div", "who");
+    if (m.direction === "out") line.appendChild(face(who, m.author === "agent" ? m.agent_avatar : null));
+    line.appendChild(el("span", "", who));
+    item.appendChild(line);
+    if (m.text) item.appendChild(el("div", "", m.text));
+    if (m.attachments && m.attachments.length) item.appendChild(files(m.attachments));
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     if (m.direction === "out") { unread.push(m.id); markRead(); }
     // After the FAQ bot answers, one click asks for a person (the bot hands over on it).
     human.classList.toggle("hidden", askedHuman || !(m.direction === "out" && m.author === "bot"));
   }
+  /* --- agents' faces: their avatar, else initials on a colour of their own --- */
+  function initials(name) {
+    var words = String(name || "?").trim().split(/\s+/);
+    if (words.length > 1) return (words[0][0] + words[1][0]).toUpperCase();
+    return /^[A-Za-z]/.test(words[0]) ? words[0].slice(0, 2).toUpperCase() : words[0].slice(0, 1);
+  }
+  function hue(name) {
+    var h = 0;
+    for (var i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) % 360;
+    return h;
+  }
+  function face(name, url) {
+    var drawn = el("span", "av", initials(name));
+    drawn.style.background = "hsl(" + hue(String(name)) + ",55%,45%)";
+    drawn.setAttribute("aria-hidden", "true");
+    if (!url || !/^https?:\/\//.test(url)) return drawn;
+    var img = el("img", "av");
+    img.alt = ""; img.referrerPolicy = "no-referrer"; img.src = url;
+    img.addEventListener("error", function () { img.replaceWith(drawn); });  // blocked or gone
+    return img;
+  }
+
+  /* --- files: fetched with the visitor's own identity, shown from blob URLs --- */
+  function fileUrl(a) { return base + "/widget/attachments/" + a.id + "?" + query({}); }
+  function fetchBlob(a) {
+    return fetch(fileUrl(a)).then(function (r) {
+      if (!r.ok) throw new Error(String(r.status));
+      return r.blob();
+    });
+  }
+  function saveFile(a) {
+    fetchBlob(a).then(function (blob) {
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(blob); link.download = a.filename;
+      link.click();
+      setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+    }).catch(function () {});
+  }
+  function size(bytes) {
+    return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1024)) + " KB";
+  }
+  function files(list) {
+    var box = el("div", "files");
+    list.forEach(function (a) {
+      if (a.image) {
+        var img = el("img", "thumb");
+        img.alt = a.filename; img.title = a.filename + " · " + t.download;
+        fetchBlob(a).then(function (blob) { img.src = URL.createObjectURL(blob); })
+          .catch(function () { img.replaceWith(el("span", "file", a.filename)); });
+        img.addEventListener("click", function () { saveFile(a); });
+        box.appendChild(img);
+      } else {
+        var link = el("a", "file", "📄 " + a.filename + " (" + size(a.size) + ")");
+        link.href = "#"; link.title = t.download;
+        link.addEventListener("click", function (ev) { ev.preventDefault(); saveFile(a); });
+        box.appendChild(link);
+      }
+    });
+    return box;
+  }
+
   var unread = [];
   function markRead() {  // a reply counts as read once the open panel has shown it
     if (!panel.classList.contains("open") || !ws || ws.readyState !== 1) return;
@@ -170,6 +257,7 @@
       if (f.type === "hello") { configure(f); (f.messages || []).forEach(show); }
       else if (f.type === "message") { typing.classList.add("hidden"); show(f.message); }
       else if (f.type === "typing") {
+        typing.textContent = f.agent_name ? t.typingName.replace("{name}", f.agent_name) : t.typing;
         typing.classList.remove("hidden");
         clearTimeout(typingTimer);
         typingTimer = setTimeout(function () { typing.classList.add("hidden"); }, 5000);
@@ -232,6 +320,41 @@
                    name: nameInput.value.trim() || undefined });
     flush();
   }
+  /* --- uploads go over HTTP (the socket carries text); the answer is the stored message --- */
+  var MAX_FILE = 10 * 1024 * 1024;
+  function say(text) { log.appendChild(el("div", "note", text)); log.scrollTop = log.scrollHeight; }
+  attach.addEventListener("click", function () { picker.click(); });
+  picker.addEventListener("change", function () {
+    Array.prototype.slice.call(picker.files || [], 0, 5).forEach(upload);
+    picker.value = "";
+  });
+  function upload(file) {
+    if (file.size > MAX_FILE) return say(t.tooBig);
+    var body = new FormData(), q = identity(), k;
+    for (k in q) if (k !== "inbox") body.append(k, q[k]);
+    body.append("id", randomId());
+    if (emailInput.value.trim()) body.append("email", emailInput.value.trim());
+    if (nameInput.value.trim()) body.append("name", nameInput.value.trim());
+    body.append("file", file, file.name);
+    var note = el("div", "note", t.uploading + " " + file.name);
+    log.appendChild(note);
+    fetch(base + "/widget/attachments?inbox=" + encodeURIComponent(token), { method: "POST", body: body })
+      .then(function (r) {
+        return r.json().then(function (a) { return { status: r.status, answer: a }; });
+      }).then(function (res) {
+        note.remove();
+        if (res.answer.message) return show(res.answer.message);
+        say(res.status === 413 ? t.tooBig : res.status === 415 ? t.badType :
+            res.status === 429 ? t.tooMany : t.uploadFailed);
+      }).catch(function () { note.remove(); say(t.uploadFailed); });
+  }
+  var typedAt = 0;
+  input.addEventListener("input", function () {  // agents see "… is typing", a few times a minute at most
+    var now = Date.now();
+    if (now - typedAt < 2500 || !ws || ws.readyState !== 1 || !input.value) return;
+    typedAt = now;
+    ws.send(JSON.stringify({ type: "typing" }));
+  });
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
   });
