@@ -120,6 +120,10 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversation_recent", "last_message_at", "id"),
         Index("ix_conversation_status_recent", "status", "last_message_at", "id"),
         Index("ix_conversation_assignee_recent", "assignee_id", "last_message_at", "id"),
+        Index(
+            "ix_conversation_assignee_status_recent",
+            *("assignee_id", "status", "last_message_at", "id"),
+        ),
         Index("ix_conversation_customer_recent", "customer_id", "last_message_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -250,3 +254,33 @@ class EarlyDeliveryStatus(SQLModel, table=True):
     status: str = Field(max_length=16)
     error: str | None = Field(default=None, max_length=1000)
     received_at: datetime = Field(default_factory=utcnow)
+
+
+LABEL_MAX = 40  # characters in a label name, after normalising
+
+
+class Label(SQLModel, table=True):
+    """A label agents put on conversations; created on first use, shared by every inbox."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=LABEL_MAX, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConversationLabel(SQLModel, table=True):
+    __tablename__ = "conversation_label"
+    __table_args__ = (Index("ix_conversation_label_label", "label_id", "conversation_id"),)
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    label_id: int = Field(foreign_key="label.id", primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReadMarker(SQLModel, table=True):
+    """The newest message an agent has seen in a conversation; customer messages after it are
+    unread for that agent."""
+
+    __tablename__ = "read_marker"
+    agent_id: int = Field(foreign_key="agent.id", primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    message_id: int
+    read_at: datetime = Field(default_factory=utcnow)

@@ -20,9 +20,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from inbox.access import Viewer, has_visible_message, message_visible
 from inbox.channel import ChannelInbox
 from inbox.errors import Invalid, NotFound
+from inbox.listing import (
+    count_capped,
+    label_id,
+    labels_by_conversation,
+    normalise_label,
+    unread_counts,
+)
 from inbox.models import (
     Attachment,
     Conversation,
+    ConversationLabel,
     Customer,
     Identity,
     Inbox,
@@ -131,12 +139,73 @@ async def list_conversations(
     status: str | None = None,
     inbox_id: int | None = None,
     assignee: str | None = None,
+    label: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
 ) -> Page:
-    """Conversations by last activity, newest first."""
+    """Conversations by last activity, newest first, each with its labels."""
     size = clamp_limit(limit)
+    query = await _conversation_filter(session, viewer, status, inbox_id, assignee, label)
+    if query is None:
+        return Page([], None)
+    after = decode_cursor(cursor, "ti")
+    if after:
+        at, cid = after
+        query = query.where(
+            or_(
+                Conversation.last_message_at < at,
+                and_(Conversation.last_message_at == at, Conversation.id < cid),  # type: ignore[operator]
+            )
+        )
+    query = query.order_by(
+        Conversation.last_message_at.desc(),
+        Conversation.id.desc(),  # type: ignore[attr-defined, union-attr]
+    ).limit(size + 1)
+    rows = list((await session.exec(query)).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    nxt = encode_cursor(rows[-1].last_message_at, rows[-1].id) if more and rows else None
+    labels = await labels_by_conversation(session, [c.id or 0 for c in rows])
+    return Page([{**conversation_object(c), "labels": labels[c.id or 0]} for c in rows], nxt)
+
+
+async def view_counts(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    status: str | None = None,
+    inbox_id: int | None = None,
+    label: str | None = None,
+) -> dict[str, int]:
+    """How many conversations Mine, Unassigned and All hold under the other filters (capped)."""
+    counts = {}
+    for view, assignee in (("mine", "me"), ("unassigned", "none"), ("all", None)):
+        query = await _conversation_filter(session, viewer, status, inbox_id, assignee, label)
+        counts[view] = 0 if query is None else await count_capped(session, query)
+    return counts
+
+
+async def _conversation_filter(
+    session: AsyncSession,
+    viewer: Viewer,
+    status: str | None,
+    inbox_id: int | None,
+    assignee: str | None,
+    label: str | None,
+) -> Any:
+    """The conversations matching the filters that the viewer may see; None if none can."""
     query = select(Conversation)
+    if label is not None:
+        found = await label_id(session, normalise_label(label))
+        if found is None:
+            return None
+        query = query.join(
+            ConversationLabel,
+            and_(
+                ConversationLabel.conversation_id == Conversation.id,  # type: ignore[arg-type]
+                ConversationLabel.label_id == found,
+            ),
+        )
     if status:
         if status not in Status.__members__:
             raise Invalid(f"unknown status {status!r}")
@@ -161,24 +230,7 @@ async def list_conversations(
         )
     elif not viewer.is_admin:
         query = query.where(has_visible_message(viewer, Message.conversation_id, Conversation.id))
-    after = decode_cursor(cursor, "ti")
-    if after:
-        at, cid = after
-        query = query.where(
-            or_(
-                Conversation.last_message_at < at,
-                and_(Conversation.last_message_at == at, Conversation.id < cid),  # type: ignore[operator]
-            )
-        )
-    query = query.order_by(
-        Conversation.last_message_at.desc(),
-        Conversation.id.desc(),  # type: ignore[attr-defined, union-attr]
-    ).limit(size + 1)
-    rows = list((await session.exec(query)).all())
-    more = len(rows) > size
-    rows = rows[:size]
-    nxt = encode_cursor(rows[-1].last_message_at, rows[-1].id) if more and rows else None
-    return Page([conversation_object(c) for c in rows], nxt)
+    return query
 
 
 async def conversation_messages(
@@ -328,8 +380,32 @@ async def search(
     return {"customers": customers, "messages": await message_objects(session, rows)}
 
 
+async def search_messages(
+    session: AsyncSession,
+    viewer: Viewer,
+    q: str,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """Messages matching `q`, newest first, a page at a time (the search page's "more")."""
+    size = clamp_limit(limit, default=20)
+    if not q or not q.strip():
+        raise Invalid("q is required")
+    after = decode_cursor(cursor, "i")
+    found = matching(_dialect(session), "message_search", q)
+    if found is None:
+        return Page([], None)
+    rows = await _newest_matching_messages(
+        session, viewer, found, size + 1, before=after[0] if after else None
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    nxt = encode_cursor(rows[-1].id) if more and rows else None
+    return Page(await message_objects(session, rows), nxt)
+
+
 async def _newest_matching_messages(
-    session: AsyncSession, viewer: Viewer, found: Match, size: int
+    session: AsyncSession, viewer: Viewer, found: Match, size: int, before: int | None = None
 ) -> list[Message]:
     """Newest matches first, straight from the full-text index, filtered by visibility as they
     come: the database stops at a page, and an agent of a small inbox still gets a full one."""
@@ -340,6 +416,8 @@ async def _newest_matching_messages(
         .order_by(found.key.desc())
         .limit(size)
     )
+    if before is not None:
+        query = query.where(found.key < before)
     if _dialect(session) != "postgresql":
         return list((await session.exec(query)).all())  # FTS5 walks its index newest first
     # PostgreSQL cannot estimate a prefix query's matches: it walks the newest rows for a word
@@ -347,6 +425,8 @@ async def _newest_matching_messages(
     # So walk only the newest rows; a page still short means a rare word, which the GIN
     # index finds directly among the older ones.
     newest = await session.scalar(select(func.max(Message.id)))
+    if before is not None:
+        newest = min(int(newest or 0), before - 1)
     floor = max(0, int(newest or 0) - RECENT_ROWS)
     rows = list((await session.exec(query.where(found.key > floor))).all())
     if len(rows) < size:
@@ -413,16 +493,20 @@ async def customer_detail(
 
 
 async def conversation_detail(session: AsyncSession, viewer: Viewer, cid: int) -> dict[str, Any]:
-    return conversation_object(await visible_conversation(session, viewer, cid))
+    conversation = conversation_object(await visible_conversation(session, viewer, cid))
+    conversation["labels"] = (await labels_by_conversation(session, [cid]))[cid]
+    return conversation
 
 
 async def conversation_cards(
     session: AsyncSession, viewer: Viewer, page: Page
 ) -> list[dict[str, Any]]:
-    """List rows for the agent UI: each conversation with its customer and last message."""
+    """List rows for the agent UI: each conversation with its customer, last message and the
+    viewer's unread count."""
     ids = [c["id"] for c in page.items]
     if not ids:
         return []
+    unread = await unread_counts(session, viewer, ids)
     customer_ids = {c["customer_id"] for c in page.items}
     names = dict(
         (
@@ -451,6 +535,7 @@ async def conversation_cards(
                 "preview": (message.stripped_text or message.text)[:140] if message else "",
                 "channel": message.channel if message else "",
                 "last_author": message.author if message else "",
+                "unread": unread.get(item["id"], 0),
             }
         )
     return cards

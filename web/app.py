@@ -22,6 +22,7 @@ from web.api.canned import CannedRepliesController
 from web.api.conversations import ConversationsController
 from web.api.customers import CustomersController
 from web.api.faq import FaqController, FaqSuggestionsController, ReportsController
+from web.api.labels import LabelsController
 from web.api.profile import ProfileController
 from web.api.sms import SmsController
 from web.api.stream import SearchController
@@ -36,7 +37,10 @@ from web.ui.conversation_faq import ConversationFaqController
 from web.ui.admin_agents import AdminAgentsController
 from web.ui.admin_inboxes import AdminInboxesController
 from web.ui.canned import CannedPagesController
+from web.ui.label_forms import LabelFormsController
+from web.ui.list_page import ListController
 from web.ui.pages import LoginRequired, PagesController, login_redirect, provide_ui_viewer
+from web.ui.search_page import SearchPageController
 from web.ui.session import csrf_config, session_config
 from web.ui.simulator import SimulatorController
 from web.ui.throttle import LoginThrottle
@@ -102,6 +106,10 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             AgentTypingController,
             widget_socket,
             PagesController,
+            ListController,
+            LabelFormsController,
+            SearchPageController,
+            LabelsController,
             AdminFaqController,
             ConversationFaqController,
             SimulatorController,

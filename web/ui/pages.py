@@ -15,8 +15,8 @@ from inbox import actions, queries
 from inbox.access import Viewer
 from inbox.agents import authenticate_password, set_locale
 from inbox.errors import Invalid
-from inbox.events import last_seq
 from inbox.models import Status
+from inbox.read_markers import mark_read
 from inbox.reply_options import customer_suggestions, reply_options
 from inbox.sms import sms_length
 from web.api.attachments import attachment_response
@@ -27,7 +27,6 @@ from web.ui.session import start_session, viewer_from_session
 from web.ui.throttle import LoginThrottle
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-VIEWS = {"mine": "me", "unassigned": "none", "all": None}
 
 
 class LoginRequired(Exception):
@@ -120,36 +119,6 @@ class PagesController(Controller):
         await set_locale(runtime.db, ui_viewer.agent_id, data.get("language", ""))
         return Redirect(local_path(data.get("next")), status_code=303)
 
-    @get("/")
-    async def conversation_list(
-        self,
-        runtime: NamedDependency[Runtime],
-        ui_viewer: NamedDependency[Viewer],
-        view: FromQuery[str] = "all",
-        status: FromQuery[str] = "open",
-        cursor: FromQuery[str | None] = None,
-        partial: FromQuery[bool] = False,
-    ) -> Template:
-        if view not in VIEWS or (status and status not in Status.__members__):
-            raise Invalid("unknown view or status")
-        async with runtime.db.read() as session:
-            page = await queries.list_conversations(
-                session, ui_viewer, status=status or None, assignee=VIEWS[view], cursor=cursor
-            )
-            cards = await queries.conversation_cards(session, ui_viewer, page)
-            seq = await last_seq(session)
-        context = {
-            "cards": cards,
-            "next": page.next,
-            "view": view,
-            "status": status,
-            "views": list(VIEWS),
-            "statuses": list(Status.__members__),
-            "seq": seq,
-            "viewer": ui_viewer,
-        }
-        return Template("_list.html" if partial else "conversations.html", context=context)
-
     @get("/conversations/{conversation_id:int}")
     async def conversation_page(
         self,
@@ -158,6 +127,7 @@ class PagesController(Controller):
         conversation_id: FromPath[int],
         partial: FromQuery[bool] = False,
     ) -> Template:
+        await mark_read(runtime.db, ui_viewer, conversation_id)
         async with runtime.db.read() as session:
             conversation = await queries.conversation_detail(session, ui_viewer, conversation_id)
             customer = await queries.customer_detail(

@@ -1,0 +1,34 @@
+// Conversation list filters and read markers (the list's unread counts).
+(function () {
+  "use strict";
+  // A changed filter applies at once; the Filter button stays for use without script.
+  const form = document.querySelector("form.list-filters");
+  if (form) {
+    for (const select of form.querySelectorAll("select")) {
+      select.addEventListener("change", function () { form.submit(); });
+    }
+  }
+  // Opening a conversation marks it read on the server; a customer message arriving while it is
+  // open and visible is read too, so the agent's list does not count it as new.
+  const body = document.body;
+  if (body.dataset.page !== "conversation") return;
+  const token = document.querySelector("input[name=_csrf_token]");
+  let timer = null;
+  function markRead() {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      if (document.visibilityState !== "visible" || !token) return;
+      fetch("/conversations/" + body.dataset.conversation + "/read", {
+        method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": token.value },
+      });
+    }, 300);
+  }
+  document.addEventListener("inbox:frame", function (event) {
+    const frame = event.detail || {};
+    const p = frame.payload || {};
+    if (frame.type === "message.created" && String(p.conversation_id) === body.dataset.conversation) markRead();
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") markRead();
+  });
+})();
