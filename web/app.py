@@ -34,6 +34,7 @@ from web.runtime import Runtime
 from web.ui import language
 from web.ui.admin_faq import AdminFaqController
 from web.ui.conversation_faq import ConversationFaqController
+from web.ui.conversation_page import ConversationPageController
 from web.ui.admin_agents import AdminAgentsController
 from web.ui.admin_inboxes import AdminInboxesController
 from web.ui.canned import CannedPagesController
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             LabelsController,
             AdminFaqController,
             ConversationFaqController,
+            ConversationPageController,
             SimulatorController,
             AdminInboxesController,
             AdminAgentsController,

@@ -15,13 +15,12 @@ from inbox import actions, queries
 from inbox.access import Viewer
 from inbox.agents import authenticate_password, set_locale
 from inbox.errors import Invalid
-from inbox.models import Status
 from inbox.read_markers import mark_read
-from inbox.reply_options import customer_suggestions, reply_options
 from inbox.sms import sms_length
 from web.api.attachments import attachment_response
 from web.api.reply_form import MAX_REPLY_BODY, read_form_reply
 from web.runtime import Runtime
+from web.ui.conversation_page import conversation_view
 from web.ui.language import language_of, translate
 from web.ui.session import start_session, viewer_from_session
 from web.ui.throttle import LoginThrottle
@@ -122,36 +121,18 @@ class PagesController(Controller):
     @get("/conversations/{conversation_id:int}")
     async def conversation_page(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         ui_viewer: NamedDependency[Viewer],
         conversation_id: FromPath[int],
         partial: FromQuery[bool] = False,
+        merge_q: FromQuery[str] = "",
     ) -> Template:
+        """One conversation: the customer's timeline from its newest end, reply box, panel."""
         await mark_read(runtime.db, ui_viewer, conversation_id)
-        async with runtime.db.read() as session:
-            conversation = await queries.conversation_detail(session, ui_viewer, conversation_id)
-            customer = await queries.customer_detail(
-                session, ui_viewer, conversation["customer_id"]
-            )
-            timeline = await queries.customer_timeline(
-                session, ui_viewer, conversation["customer_id"], limit=200
-            )
-            seq = await last_seq(session)
-            options = [] if partial else await reply_options(session, ui_viewer, conversation_id)
-            suggestions = (
-                [] if partial else await customer_suggestions(session, ui_viewer, customer["id"])
-            )
-        context = {
-            "reply_options": options,
-            "suggestions": suggestions,
-            "conversation": conversation,
-            "customer": customer,
-            "messages": timeline.items,
-            "seq": seq,
-            "viewer": ui_viewer,
-            "statuses": list(Status.__members__),
-        }
-        return Template("_timeline.html" if partial else "conversation.html", context=context)
+        return await conversation_view(
+            request, runtime, ui_viewer, conversation_id, partial=partial, merge_q=merge_q
+        )
 
     @post(
         "/conversations/{conversation_id:int}/reply",
@@ -210,24 +191,6 @@ class PagesController(Controller):
         if len(text) > runtime.settings.limits.message_text:
             raise Invalid("text is too long")
         return sms_length(text).as_dict()
-
-    @post("/conversations/{conversation_id:int}/manage", status_code=303)
-    async def manage(
-        self,
-        runtime: NamedDependency[Runtime],
-        ui_viewer: NamedDependency[Viewer],
-        conversation_id: FromPath[int],
-        data: Form,
-    ) -> Redirect:
-        changes: dict[str, Any] = {}
-        if data.get("status"):
-            changes["status"] = data["status"]
-        if data.get("assign") == "me":
-            changes["assignee_id"] = ui_viewer.agent_id
-        elif data.get("assign") == "none":
-            changes["assignee_id"] = None
-        await actions.update_conversation(runtime.db, ui_viewer, conversation_id, **changes)
-        return Redirect(f"/conversations/{conversation_id}", status_code=303)
 
     @get("/attachments/{attachment_id:int}")
     async def attachment(

@@ -14,11 +14,8 @@
   }
 
   function relevant(frame) {
-    const p = frame.payload || {};
     if (body.dataset.page === "list") return frame.type.startsWith("conversation.") || frame.type === "message.created";
-    if (body.dataset.page === "conversation") {
-      return String(p.customer_id) === body.dataset.customer || String(p.id) === body.dataset.conversation;
-    }
+    // The conversation page's own script (conversation.js) appends and updates in place.
     return false;
   }
 
