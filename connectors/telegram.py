@@ -8,6 +8,7 @@ https://api.telegram.org; tests point it at a local fake Bot API), `register_web
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,6 +47,9 @@ from inbox.errors import Invalid
 from inbox.settings import Settings
 
 DEFAULT_API = "https://api.telegram.org"
+# A Bot API file path is a few plain segments ("photos/file_7.jpg"); anything else could walk
+# out of the file endpoint to the bot's methods (GET /bot<token>/sendMessage?...).
+FILE_SEGMENT = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*")
 UPDATES = ["message", "edited_message"]
 TIMEOUT = 15.0
 
@@ -174,12 +178,10 @@ class TelegramConnector:
             raise MediaError(f"file is larger than {limit} bytes")
         async with _bot(inbox.config) as bot:
             found = await bot.get_file(file_id)
-        if not found.file_path:
-            raise MediaError("Telegram gave no file path")
         base = _api_base(inbox.config)
         fetcher = MediaFetcher(max_bytes=limit, allowed_hosts=("api.telegram.org",),
                                trusted_origin=base, timeout=TIMEOUT)
-        return (await fetcher.fetch(found.file_path)).data
+        return (await fetcher.fetch(_file_url(inbox.config, found.file_path))).data
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
         chat_id = message.recipient.first("telegram")
@@ -230,6 +232,18 @@ async def _bot(config: dict[str, Any]) -> AsyncIterator[Bot]:
     finally:
         for request in requests:
             await request.shutdown()
+
+
+def _file_url(config: dict[str, Any], found: str | None) -> str:
+    """The file's URL under the bot's file endpoint, refusing a path that would leave it."""
+    # python-telegram-bot prefixes the endpoint, or keeps a path naming an existing local file.
+    prefix = f"{_api_base(config)}/file/bot{config.get('bot_token')}/"
+    relative = (found or "").removeprefix(prefix)
+    if not found or relative == found or not all(
+        FILE_SEGMENT.fullmatch(segment) for segment in relative.split("/")
+    ):
+        raise MediaError("Telegram gave no usable file path")
+    return prefix + relative
 
 
 def _api_base(config: dict[str, Any]) -> str:

@@ -39,3 +39,22 @@ async def world(server, db, settings) -> dict[str, Any]:
     attachment = created[-1].payload["attachments"][0]["id"]
     return {"north": north, "south": south, "chat": chat, "alice": alice, "bob": bob,
             "admin": admin, "nora": nora, "sam": sam, "attachment": attachment}
+
+
+def encoded_internal_urls(port: int, provider_host: str) -> dict[str, str]:
+    """The internal listener on `port`, spelt every way a URL parser may disagree on."""
+    return {
+        "decimal": f"http://2130706433:{port}/secret",
+        "hex": f"http://0x7f000001:{port}/secret",
+        "octal": f"http://0177.0.0.1:{port}/secret",
+        "short": f"http://127.1:{port}/secret",
+        "ipv6-loopback": f"http://[::1]:{port}/secret",
+        "ipv4-mapped": f"http://[::ffff:127.0.0.1]:{port}/secret",
+        "ipv4-mapped-hex": f"http://[::ffff:7f00:1]:{port}/secret",
+        "any-address": f"http://0.0.0.0:{port}/secret",
+        "localhost": f"http://localhost:{port}/secret",
+        "user@host": f"http://{provider_host}@127.0.0.1:{port}/secret",
+        "fragment-@": f"http://127.0.0.1:{port}#@{provider_host}/secret",
+        "backslash-@": f"http://127.0.0.1:{port}\\@{provider_host}/secret",
+        "provider-subdomain-lookalike": f"http://{provider_host}.127.0.0.1.nip.io:{port}/secret",
+    }
