@@ -47,7 +47,9 @@ async def test_labels_are_normalised_created_once_and_announced(server, setup):
     first, second, _ = setup["ours"]
     async with server.client(setup["jo"].token) as api:
         seq = await last_event_seq(api)
-        added = await api.post(f"{CONVERSATIONS}/{first}/labels", json={"label": " Refund  Request "})
+        added = await api.post(
+            f"{CONVERSATIONS}/{first}/labels", json={"label": " Refund  Request "}
+        )
         again = await api.post(f"{CONVERSATIONS}/{second}/labels", json={"label": "REFUND request"})
         korean = await api.post(f"{CONVERSATIONS}/{first}/labels", json={"label": "배송 지연"})
         events = await events_after(api, seq)

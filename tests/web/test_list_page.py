@@ -143,7 +143,7 @@ async def test_unread_counts_follow_each_agents_read_marker(server, db, team, se
         await customer_writes(server, team["shop"], "Any news?", email="b@example.com")
         listing = await jo.get("/?partial=1")
         assert unread(listing.text, waiting) == 1
-        assert '<li data-conversation="%d" class="unread">' % waiting in listing.text
+        assert f'<li data-conversation="{waiting}" class="unread">' in listing.text
         # The open page marks live arrivals read through its script's POST.
         page = await jo.get(f"/conversations/{waiting}/read")
         assert page.status_code in (404, 405)
