@@ -70,8 +70,7 @@
   /* --- the view, inside a shadow root --- */
   var host = document.createElement("div");
   var root = host.attachShadow({ mode: "open" });
-  var style = document.createElement("style");
-  style.textContent =
+  var css =
     ":host{all:initial}*{box-sizing:border-box;font:14px/1.4 system-ui,sans-serif}" +
     ".bubble{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;" +
     "border:0;background:#2563eb;color:#fff;font-size:24px;cursor:pointer;z-index:2147483646}" +
@@ -97,7 +96,17 @@
     ".file{color:inherit;text-decoration:underline;cursor:pointer;font-size:13px}" +
     "button.attach{border:1px solid #cbd5e1;border-radius:6px;background:#fff;cursor:pointer;" +
     "padding:0 8px;font-size:16px}";
-  root.appendChild(style);
+  // A constructed sheet passes a host page's strict CSP (style-src without 'unsafe-inline');
+  // browsers without one get a <style> element.
+  if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    var style = document.createElement("style");
+    style.textContent = css;
+    root.appendChild(style);
+  }
   function el(tag, cls, text) {
     var node = document.createElement(tag);
     if (cls) node.className = cls;
