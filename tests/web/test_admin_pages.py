@@ -11,8 +11,11 @@ from inbox.models import Agent, Inbox
 from tests.factories import count, make_agent, make_inbox
 from tests.web.test_pages import PASSWORD, csrf_from, login
 
-TWILIO = {"account_sid": "AC" + "1" * 32, "auth_token": "twilio-auth-token-0123456789abcd",
-          "phone_number": "+14155550100"}
+TWILIO = {
+    "account_sid": "AC" + "1" * 32,
+    "auth_token": "twilio-auth-token-0123456789abcd",
+    "phone_number": "+14155550100",
+}
 
 
 @asynccontextmanager
@@ -40,8 +43,10 @@ async def stored(db, model):
 
 # --- access -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/admin", "/admin/inboxes", "/admin/agents",
-                                  "/admin/canned-replies"])
+
+@pytest.mark.parametrize(
+    "path", ["/admin", "/admin/inboxes", "/admin/agents", "/admin/canned-replies"]
+)
 async def test_agents_get_403_and_strangers_are_sent_to_login(server, db, path):
     agent = await make_agent(db, "jo@support.example")
     async with server.client() as client:
@@ -57,10 +62,12 @@ async def test_an_agent_cannot_post_admin_forms(server, db):
     async with server.client() as client:
         await login(client, agent.email)
         token = csrf_from((await client.get("/")).text)
-        response = await client.post("/admin/inboxes", data={
-            "kind": "api", "name": "Sneaky", "_csrf_token": token})
-        promoted = await client.post(f"/admin/agents/{agent.id}/role", data={
-            "role": "admin", "_csrf_token": token})
+        response = await client.post(
+            "/admin/inboxes", data={"kind": "api", "name": "Sneaky", "_csrf_token": token}
+        )
+        promoted = await client.post(
+            f"/admin/agents/{agent.id}/role", data={"role": "admin", "_csrf_token": token}
+        )
     assert response.status_code == promoted.status_code == 403
     assert await count(db, "inbox") == 0
     assert (await stored(db, Agent))[0].role == "agent"
@@ -95,19 +102,32 @@ async def test_every_form_needs_the_csrf_token(server, db):
 
 # --- inboxes ------------------------------------------------------------------------------
 
+
 async def test_connecting_an_api_inbox_shows_the_webhook_url_and_the_token_once(server, db):
     async with admin_client(server, db) as (client, _):
-        created = await post_form(client, "/admin/inboxes", "/admin/inboxes", {
-            "kind": "api", "name": "Shop backend", "callback_url": "https://shop.example/hook",
-            "bot_enabled": "on", "bot_threshold": "0.8"})
+        created = await post_form(
+            client,
+            "/admin/inboxes",
+            "/admin/inboxes",
+            {
+                "kind": "api",
+                "name": "Shop backend",
+                "callback_url": "https://shop.example/hook",
+                "bot_enabled": "on",
+                "bot_threshold": "0.8",
+            },
+        )
         listing = await client.get("/admin/inboxes")
     inbox = (await stored(db, Inbox))[0]
     assert created.status_code == 200
     url = f"http://inbox.test/api/v1/inboxes/{inbox.id}/messages"  # as `create-inbox --json`
     assert f'id="webhook-url">{url}<' in created.text
     assert inbox.token in created.text
-    assert inbox.config == {"callback_url": "https://shop.example/hook", "bot_enabled": True,
-                            "bot_threshold": 0.8}
+    assert inbox.config == {
+        "callback_url": "https://shop.example/hook",
+        "bot_enabled": True,
+        "bot_threshold": 0.8,
+    }
     assert url in listing.text and inbox.token not in listing.text
     assert "Shop backend" in listing.text
 
@@ -128,8 +148,12 @@ async def test_the_list_says_which_inboxes_check_signatures(server, db):
 
 async def test_connecting_twilio_keeps_the_secret_and_never_shows_it_back(server, db):
     async with admin_client(server, db) as (client, _):
-        created = await post_form(client, "/admin/inboxes", "/admin/inboxes", {
-            "kind": "twilio", "name": "SMS", **TWILIO, "verify_signatures": "on"})
+        created = await post_form(
+            client,
+            "/admin/inboxes",
+            "/admin/inboxes",
+            {"kind": "twilio", "name": "SMS", **TWILIO, "verify_signatures": "on"},
+        )
         inbox = (await stored(db, Inbox))[0]
         edit_page = await client.get(f"/admin/inboxes/{inbox.id}")
         listing = await client.get("/admin/inboxes")
@@ -144,9 +168,18 @@ async def test_connecting_twilio_keeps_the_secret_and_never_shows_it_back(server
 async def test_editing_keeps_an_unchanged_secret_and_turning_checks_off_warns(server, db):
     inbox = await make_inbox(db, "twilio", "SMS", {**TWILIO, "polling_hint": "kept"})
     async with admin_client(server, db) as (client, _):
-        saved = await post_form(client, f"/admin/inboxes/{inbox.id}", f"/admin/inboxes/{inbox.id}", {
-            "name": "SMS Seoul", "account_sid": TWILIO["account_sid"], "auth_token": "",
-            "phone_number": "+14155550199", "bot_threshold": ""})
+        saved = await post_form(
+            client,
+            f"/admin/inboxes/{inbox.id}",
+            f"/admin/inboxes/{inbox.id}",
+            {
+                "name": "SMS Seoul",
+                "account_sid": TWILIO["account_sid"],
+                "auth_token": "",
+                "phone_number": "+14155550199",
+                "bot_threshold": "",
+            },
+        )
         page = await client.get(f"/admin/inboxes/{inbox.id}")
     after = (await stored(db, Inbox))[0]
     assert saved.status_code == 303
@@ -158,18 +191,21 @@ async def test_editing_keeps_an_unchanged_secret_and_turning_checks_off_warns(se
     assert 'class="sig-off"' in page.text
 
 
-@pytest.mark.parametrize("fields", [
-    {"kind": "api", "name": ""},
-    {"kind": "nonsense", "name": "X"},
-    {"kind": "api", "name": "X", "callback_url": "javascript:alert(1)"},
-    {"kind": "api", "name": "X", "bot_threshold": "7"},
-    {"kind": "api", "name": "X", "bot_threshold": "nan"},
-    {"kind": "whatsapp", "name": "WA", "phone_number_id": "1"},
-    {"kind": "email", "name": "Mail", "imap_port": "99999"},
-    {"kind": "webchat", "name": "Chat", "business_hours": "[1, 2"},
-    {"kind": "webchat", "name": "Chat", "business_hours": "[1, 2]"},
-    {"kind": "email", "name": "Mail", "smtp_security": "ssl3"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "api", "name": ""},
+        {"kind": "nonsense", "name": "X"},
+        {"kind": "api", "name": "X", "callback_url": "javascript:alert(1)"},
+        {"kind": "api", "name": "X", "bot_threshold": "7"},
+        {"kind": "api", "name": "X", "bot_threshold": "nan"},
+        {"kind": "whatsapp", "name": "WA", "phone_number_id": "1"},
+        {"kind": "email", "name": "Mail", "imap_port": "99999"},
+        {"kind": "webchat", "name": "Chat", "business_hours": "[1, 2"},
+        {"kind": "webchat", "name": "Chat", "business_hours": "[1, 2]"},
+        {"kind": "email", "name": "Mail", "smtp_security": "ssl3"},
+    ],
+)
 async def test_bad_input_is_400_and_stores_nothing(server, db, fields):
     async with admin_client(server, db) as (client, _):
         response = await post_form(client, "/admin/inboxes", "/admin/inboxes", fields)
@@ -181,11 +217,15 @@ async def test_bad_input_is_400_and_stores_nothing(server, db, fields):
 async def test_a_bad_edit_is_400_and_changes_nothing(server, db):
     inbox = await make_inbox(db, "api", "Shop", {"callback_url": "https://shop.example/a"})
     async with admin_client(server, db) as (client, _):
-        response = await post_form(client, f"/admin/inboxes/{inbox.id}",
-                                   f"/admin/inboxes/{inbox.id}",
-                                   {"name": "Renamed", "callback_url": "ftp://nope"})
-        missing = await post_form(client, "/admin/inboxes", "/admin/inboxes/999999",
-                                  {"name": "Ghost"})
+        response = await post_form(
+            client,
+            f"/admin/inboxes/{inbox.id}",
+            f"/admin/inboxes/{inbox.id}",
+            {"name": "Renamed", "callback_url": "ftp://nope"},
+        )
+        missing = await post_form(
+            client, "/admin/inboxes", "/admin/inboxes/999999", {"name": "Ghost"}
+        )
     assert response.status_code == 400 and "callback_url" in response.text
     assert missing.status_code == 404
     after = (await stored(db, Inbox))[0]
@@ -194,13 +234,23 @@ async def test_a_bad_edit_is_400_and_changes_nothing(server, db):
 
 async def test_a_webchat_inbox_shows_its_embed_snippet(server, db):
     async with admin_client(server, db) as (client, _):
-        created = await post_form(client, "/admin/inboxes", "/admin/inboxes", {
-            "kind": "webchat", "name": "Shop chat", "allowed_origins": "https://shop.example",
-            "bot_enabled": "on"})
+        created = await post_form(
+            client,
+            "/admin/inboxes",
+            "/admin/inboxes",
+            {
+                "kind": "webchat",
+                "name": "Shop chat",
+                "allowed_origins": "https://shop.example",
+                "bot_enabled": "on",
+            },
+        )
         inbox = (await stored(db, Inbox))[0]
         page = await client.get(f"/admin/inboxes/{inbox.id}")
-    snippet = (f'&lt;script src=&#34;http://inbox.test/widget.js?inbox={inbox.token}&#34; '
-               "async&gt;&lt;/script&gt;")
+    snippet = (
+        f"&lt;script src=&#34;http://inbox.test/widget.js?inbox={inbox.token}&#34; "
+        "async&gt;&lt;/script&gt;"
+    )
     assert snippet in created.text and snippet in page.text
     assert inbox.config["allowed_origins"] == ["https://shop.example"]
     assert len(inbox.config["identity_secret"]) >= 16  # generated, as the CLI does
@@ -218,8 +268,9 @@ async def test_members_are_added_and_removed_and_lose_the_inbox_at_once(server, 
         assert added.status_code == 303 and await count(db, "inbox_member") == 1
         assert re.search(rf'<tr id="inbox-{inbox.id}">.*?<td>1</td>', listed.text, re.S)
         async with server.client(jo.token) as jo_api:
-            assert (await jo_api.get("/api/v1/conversations", params={"inbox_id": inbox.id})
-                    ).status_code == 200
+            assert (
+                await jo_api.get("/api/v1/conversations", params={"inbox_id": inbox.id})
+            ).status_code == 200
         socket = await connect(f"{server.ws_url}/ws?token={jo.token}")
         removed = await post_form(client, path, f"{path}/members", {"remove": str(jo.id)})
         bad = await post_form(client, path, f"{path}/members", {"add": "x1"})
@@ -232,11 +283,20 @@ async def test_members_are_added_and_removed_and_lose_the_inbox_at_once(server, 
 
 # --- agents -------------------------------------------------------------------------------
 
+
 async def test_an_admin_invites_an_agent_who_can_then_log_in(server, db):
     async with admin_client(server, db) as (client, _):
-        created = await post_form(client, "/admin/agents", "/admin/agents", {
-            "email": "Kim@Support.example", "name": "Kim", "role": "agent",
-            "password": "a good long password"})
+        created = await post_form(
+            client,
+            "/admin/agents",
+            "/admin/agents",
+            {
+                "email": "Kim@Support.example",
+                "name": "Kim",
+                "role": "agent",
+                "password": "a good long password",
+            },
+        )
         listing = await client.get("/admin/agents")
     kim = next(a for a in await stored(db, Agent) if a.name == "Kim")
     assert created.status_code == 303 and created.headers["location"] == f"/admin/agents/{kim.id}"
@@ -246,13 +306,16 @@ async def test_an_admin_invites_an_agent_who_can_then_log_in(server, db):
         assert (await login(browser, kim.email, "a good long password")).status_code == 303
 
 
-@pytest.mark.parametrize("fields", [
-    {"email": "not an email", "name": "X", "role": "agent", "password": "long enough pw"},
-    {"email": "x@support.example", "name": " ", "role": "agent", "password": "long enough pw"},
-    {"email": "x@support.example", "name": "X", "role": "root", "password": "long enough pw"},
-    {"email": "x@support.example", "name": "X", "role": "agent", "password": "short"},
-    {"email": "ada@support.example", "name": "Dup", "role": "agent", "password": "long enough"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"email": "not an email", "name": "X", "role": "agent", "password": "long enough pw"},
+        {"email": "x@support.example", "name": " ", "role": "agent", "password": "long enough pw"},
+        {"email": "x@support.example", "name": "X", "role": "root", "password": "long enough pw"},
+        {"email": "x@support.example", "name": "X", "role": "agent", "password": "short"},
+        {"email": "ada@support.example", "name": "Dup", "role": "agent", "password": "long enough"},
+    ],
+)
 async def test_bad_invitations_are_400_and_store_nothing(server, db, fields):
     async with admin_client(server, db) as (client, _):
         response = await post_form(client, "/admin/agents", "/admin/agents", fields)
@@ -264,17 +327,21 @@ async def test_bad_invitations_are_400_and_store_nothing(server, db, fields):
 async def test_role_changes_and_the_last_admin_stays_an_admin(server, db):
     jo = await make_agent(db, "jo@support.example", name="Jo")
     async with admin_client(server, db) as (client, admin):
-        promoted = await post_form(client, f"/admin/agents/{jo.id}",
-                                   f"/admin/agents/{jo.id}/role", {"role": "admin"})
+        promoted = await post_form(
+            client, f"/admin/agents/{jo.id}", f"/admin/agents/{jo.id}/role", {"role": "admin"}
+        )
         async with server.client() as jo_browser:
             await login(jo_browser, jo.email)
             assert (await jo_browser.get("/admin/agents")).status_code == 200
-        bogus = await post_form(client, f"/admin/agents/{jo.id}",
-                                f"/admin/agents/{jo.id}/role", {"role": "owner"})
-        await post_form(client, f"/admin/agents/{jo.id}", f"/admin/agents/{jo.id}/role",
-                        {"role": "agent"})
-        last = await post_form(client, f"/admin/agents/{admin.id}",
-                               f"/admin/agents/{admin.id}/role", {"role": "agent"})
+        bogus = await post_form(
+            client, f"/admin/agents/{jo.id}", f"/admin/agents/{jo.id}/role", {"role": "owner"}
+        )
+        await post_form(
+            client, f"/admin/agents/{jo.id}", f"/admin/agents/{jo.id}/role", {"role": "agent"}
+        )
+        last = await post_form(
+            client, f"/admin/agents/{admin.id}", f"/admin/agents/{admin.id}/role", {"role": "agent"}
+        )
     assert promoted.status_code == 303
     assert bogus.status_code == 400
     assert last.status_code == 409 and "last active admin" in last.text
