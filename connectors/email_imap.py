@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import ssl
 from contextlib import suppress
 from typing import Any
 
@@ -45,9 +46,13 @@ class MailboxPoller:
         config = self.inbox.config
         host = str(config["imap_host"])
         port = int(config.get("imap_port") or 993)
-        tls = str(config.get("imap_security") or ("tls" if port == 993 else "none")) == "tls"
-        cls = aioimaplib.IMAP4_SSL if tls else aioimaplib.IMAP4
-        self.client = cls(host=host, port=port, timeout=IMAP_TIMEOUT)
+        context = imap_tls(config)
+        if context is None:
+            self.client = aioimaplib.IMAP4(host=host, port=port, timeout=IMAP_TIMEOUT)
+        else:
+            self.client = aioimaplib.IMAP4_SSL(
+                host=host, port=port, timeout=IMAP_TIMEOUT, ssl_context=context
+            )
         await self.client.wait_hello_from_server()
         _ok(await self.client.login(str(config.get("imap_user") or ""),
                                     str(config.get("imap_password") or "")), "login")
@@ -143,6 +148,25 @@ class MailboxPoller:
             self.client.idle_done()
             with suppress(Exception):
                 await asyncio.wait_for(idle, 5)
+
+
+def imap_tls(config: dict[str, Any]) -> ssl.SSLContext | None:
+    """The TLS settings of an inbox's IMAP connection; None only for `imap_security: none`.
+
+    Implicit TLS is the default, certificates are always verified (against `imap_ca_file` when
+    given), and STARTTLS is refused rather than quietly sending the password in clear:
+    aioimaplib cannot upgrade a connection.
+    """
+    security = str(config.get("imap_security") or "tls").lower()
+    if security == "none":
+        return None
+    if security != "tls":
+        raise ImapError("imap_security must be tls or none (IMAP STARTTLS is not supported)")
+    ca_file = str(config.get("imap_ca_file") or "") or None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ImapError(f"imap_ca_file cannot be read: {type(exc).__name__}") from exc
 
 
 def _ok(response: Any, what: str) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -61,7 +62,7 @@ async def send_mail(message: OutboundMessage, secret: str) -> SendReceipt:
     except aiosmtplib.SMTPResponseException as exc:
         raise _by_code(exc.code, one_line(exc.message)[:300]) from exc
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        raise TransientDeliveryError(f"SMTP server unreachable: {type(exc).__name__}") from exc
+        raise _transient(exc) from exc
     return SendReceipt(external_id=message_id, status="sent")
 
 
@@ -130,6 +131,22 @@ def _html(text: str) -> str:
     paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
     body = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
     return f"<!DOCTYPE html><html><body>{body}</body></html>"
+
+
+def _transient(exc: BaseException) -> TransientDeliveryError:
+    """Outages, timeouts and TLS failures: retried later, and never sent without TLS."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            # aiosmtplib wraps it (implicit TLS) or not (STARTTLS): the reason is in the chain.
+            return TransientDeliveryError(
+                f"SMTP server's TLS certificate did not verify: {cause.verify_message}"
+            )
+        cause = cause.__cause__
+    if isinstance(exc, (OSError, TimeoutError)):  # aiosmtplib's connect errors are OSErrors
+        return TransientDeliveryError(f"SMTP server unreachable: {type(exc).__name__}")
+    # e.g. STARTTLS required but not offered
+    return TransientDeliveryError(f"SMTP failed: {one_line(str(exc))[:300]}")
 
 
 def _by_code(code: int, reason: str) -> TransientDeliveryError | PermanentDeliveryError:

@@ -25,7 +25,7 @@ log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u
@@ -44,7 +44,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service anvil {{
@@ -60,6 +61,8 @@ service imap-login {{
 class Dovecot:
     port: int
     root: Path
+    imaps_port: int = 0  # implicit TLS, when started with a certificate
+    ca_file: Path | None = None  # the CA that signed that certificate
 
     def config(self, mailbox: str = "INBOX", **extra: object) -> dict[str, object]:
         return {"imap_host": "127.0.0.1", "imap_port": self.port, "imap_user": USER,
@@ -75,6 +78,16 @@ def _free_port() -> int:
 
 @pytest.fixture(name="dovecot")
 def dovecot_fixture() -> Iterator[Dovecot]:
+    yield from _run_dovecot(tls=False)
+
+
+@pytest.fixture(name="dovecot_tls")
+def dovecot_tls_fixture() -> Iterator[Dovecot]:
+    """Dovecot that also listens with implicit TLS, its certificate from a trustme test CA."""
+    yield from _run_dovecot(tls=True)
+
+
+def _run_dovecot(tls: bool) -> Iterator[Dovecot]:
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not os.path.exists(binary):
         pytest.skip("Dovecot is not installed (run scripts/install-test-tools)")
@@ -85,9 +98,21 @@ def dovecot_fixture() -> Iterator[Dovecot]:
         (root / sub).mkdir()
         if os.geteuid() == 0:
             os.chown(root / sub, account.pw_uid, account.pw_gid)
-    port = _free_port()
+    port, imaps_port, ca_file, ssl = _free_port(), 0, None, "ssl = no"
+    if tls:
+        import trustme
+
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        cert.cert_chain_pems[0].write_to_path(str(root / "cert.pem"))
+        cert.private_key_pem.write_to_path(str(root / "key.pem"))
+        ca_file = root / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        imaps_port = _free_port()
+        ssl = f"ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem"
     (root / "dovecot.conf").write_text(CONFIG.format(
-        root=root, port=port, uid=account.pw_uid, gid=account.pw_gid, password=PASSWORD))
+        root=root, port=port, uid=account.pw_uid, gid=account.pw_gid, password=PASSWORD,
+        ssl=ssl, imaps_port=imaps_port))
     process = subprocess.Popen([binary, "-F", "-c", str(root / "dovecot.conf")],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -103,7 +128,16 @@ def dovecot_fixture() -> Iterator[Dovecot]:
                     log = logged.read_text() if logged.exists() else ""
                     pytest.skip(f"Dovecot could not start: {output[-500:]} {log[-500:]}")
                 time.sleep(0.05)
-        yield Dovecot(port, root)
+        if imaps_port:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", imaps_port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        pytest.skip("Dovecot's TLS listener did not start")
+                    time.sleep(0.05)
+        yield Dovecot(port, root, imaps_port, ca_file)
     finally:
         process.terminate()
         try:

@@ -4,16 +4,24 @@ crash mid-sync and a restart, after a UIDVALIDITY change, and marked \\Seen only
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from pathlib import Path
 
 import aioimaplib
+import pytest
+import trustme
 
 from connectors.base import ChannelInbox
 from connectors.email import EmailConnector
-from connectors.email_imap import MailboxPoller
+from connectors.email_imap import ImapError, MailboxPoller
 from inbox.cursors import read_cursor
-from tests.connectors.dovecot import PASSWORD, USER, dovecot_fixture  # noqa: F401
+from tests.connectors.dovecot import (  # noqa: F401
+    PASSWORD,
+    USER,
+    dovecot_fixture,
+    dovecot_tls_fixture,
+)
 from tests.connectors.email_peers import mime
 from tests.factories import count, make_inbox
 
@@ -181,3 +189,39 @@ async def test_an_inbox_created_while_the_server_runs_is_polled_without_a_restar
         while await count(db, "message") < 3 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert await count(db, "message") == 3
+
+
+def _tls_config(dovecot, **extra):
+    return {"address": "support@shop.example", **dovecot.config(), "imap_port": dovecot.imaps_port,
+            "imap_security": "tls", **extra}
+
+
+async def test_the_poller_reads_over_tls_trusting_the_configured_ca(db, settings, dovecot_tls):
+    inbox = await make_inbox(db, "email", config=_tls_config(
+        dovecot_tls, imap_ca_file=str(dovecot_tls.ca_file)))
+    await _append(dovecot_tls, "INBOX", *_mails(0, 2))
+    poller = await _poller(db, settings, inbox)
+    assert await poller.sync() == 2
+    await poller.close()
+    assert await count(db, "message") == 2
+    assert "TLS" in _logins(dovecot_tls)[-1]  # the login went over TLS
+
+
+def _logins(dovecot):
+    log = (dovecot.root / "dovecot.log").read_text()
+    return [line for line in log.splitlines() if "imap-login: Info: Login: " in line]
+
+
+async def test_an_unverified_certificate_or_starttls_never_logs_in(db, settings, dovecot_tls):
+    other = dovecot_tls.root / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    for extra in ({"imap_ca_file": str(other)}, {}):  # another CA; the system's CAs
+        inbox = await make_inbox(db, "email", config=_tls_config(dovecot_tls, **extra))
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await _poller(db, settings, inbox)
+    starttls = await make_inbox(db, "email", config={
+        **_tls_config(dovecot_tls), "imap_port": dovecot_tls.port, "imap_security": "starttls"})
+    with pytest.raises(ImapError, match="STARTTLS is not supported"):
+        await _poller(db, settings, starttls)
+    assert _logins(dovecot_tls) == []
+    assert await count(db, "message") == 0
