@@ -24,6 +24,7 @@ from inbox.models import (
     Author,
     Conversation,
     ConversationLabel,
+    Customer,
     Inbox,
     Label,
     Message,
@@ -151,3 +152,14 @@ async def latest_conversations(
         .group_by(Message.customer_id)
     )
     return {customer: conversation for customer, conversation in rows}
+
+
+async def customer_names(session: AsyncSession, customer_ids: Iterable[int]) -> dict[int, str]:
+    """Names of customers by id (those without a name are left out), in one query."""
+    ids = set(customer_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Customer.id, Customer.name).where(Customer.id.in_(ids), Customer.name.is_not(None))  # type: ignore[union-attr]
+    )
+    return {cid: name for cid, name in rows}

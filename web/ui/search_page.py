@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from inbox import queries
 from inbox.access import Viewer
 from inbox.errors import Invalid
-from inbox.listing import latest_conversations
+from inbox.listing import customer_names, latest_conversations
 from inbox.search import query_groups
 from web.runtime import Runtime
 
@@ -102,5 +102,7 @@ async def _results(
         out["customers_next"] = page.next
     if section in ("", "messages"):
         page = await queries.search_messages(session, viewer, q, cursor=cursor, limit=20)
-        out["messages"], out["messages_next"] = page.items, page.next
+        names = await customer_names(session, [m["customer_id"] for m in page.items])
+        out["messages"] = [{**m, "customer_name": names.get(m["customer_id"])} for m in page.items]
+        out["messages_next"] = page.next
     return out
