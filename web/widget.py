@@ -23,6 +23,7 @@ from litestar.params import FromPath
 from connectors.base import ChannelInbox, InboundAttachment, InvalidInbound, SignatureError
 from connectors.payload import json_object
 from connectors.webchat import (
+    CLIENT_ID,
     MAX_ATTACHMENT,
     MAX_FILES,
     MAX_TEXT,
@@ -444,9 +445,11 @@ def _detail(exc: Exception) -> str:
     return str(exc.detail if isinstance(exc, HTTPException) else exc)[:200]
 
 
-def _frame_id(raw: str) -> Any:
+def _frame_id(raw: str) -> str | None:
+    """The refused frame's client id, echoed only when it is one (junk such as an unpaired
+    surrogate cannot be encoded into the error frame and would take the socket down)."""
     with suppress(ValueError, RecursionError):
         data = json.loads(raw)
-        if isinstance(data, dict):
-            return data.get("id")
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            return data["id"] if CLIENT_ID.fullmatch(data["id"]) else None
     return None
