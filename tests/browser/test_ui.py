@@ -96,8 +96,11 @@ async def test_login_conversation_reply_and_a_live_simulated_message(
     # The open conversation shows it without a reload: the websocket told the tab.
     await expect(timeline).to_contain_text("Great, thanks!", timeout=3000)
     await shoot(agent_tab, "3-conversation-live")
-    await customer_tab.reload()
     await expect(customer_tab.locator("#sim-sent")).to_contain_text("It left the warehouse today.")
+    # A later reply reaches the customer's devices on the open simulator page without a reload.
+    await agent_tab.fill("form.reply textarea", "Tracking number: 1Z999")
+    await agent_tab.click("form.reply button[type=submit]")
+    await expect(customer_tab.locator("#sim-sent")).to_contain_text("Tracking number: 1Z999")
     await shoot(customer_tab, "4-simulator")
     await context.close()
 

@@ -76,6 +76,17 @@
   }
   channel.addEventListener("change", update);
   update();
+  // Replies reach the stand-in provider when the outbox sends them; their status frame says so.
+  const sent = document.getElementById("sim-sent");
+  let timer = null;
+  document.addEventListener("inbox:frame", function (event) {
+    if (!sent || !event.detail.type.startsWith("message.")) return;
+    clearTimeout(timer);
+    timer = setTimeout(async function () {
+      const response = await fetch("/simulator/devices", { credentials: "same-origin" });
+      if (response.ok) sent.innerHTML = await response.text();
+    }, 100);
+  });
 })();
 
 // Reply box: what the chosen channel allows (WhatsApp window, SMS opt-out) and SMS segments.
