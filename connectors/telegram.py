@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from telegram import Bot, Message, Update, User
+from telegram import Bot, InputFile, Message, Update, User
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -52,6 +52,9 @@ DEFAULT_API = "https://api.telegram.org"
 FILE_SEGMENT = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*")
 UPDATES = ["message", "edited_message"]
 TIMEOUT = 15.0
+CAPTION_LIMIT = 1024  # characters of a photo's or document's caption
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+PHOTO_LIMIT = 10 * 1024 * 1024  # larger images go as documents (the Bot API's photo limit)
 
 
 class TelegramConnector:
@@ -189,7 +192,7 @@ class TelegramConnector:
             raise PermanentDeliveryError("the customer has no Telegram chat")
         try:
             async with _bot(message.inbox.config) as bot:
-                sent = await bot.send_message(chat_id=int(chat_id), text=message.text)
+                sent = await _deliver(bot, int(chat_id), message)
         except (Forbidden, BadRequest, InvalidToken, ChatMigrated) as exc:
             # Blocked by the user, chat gone, bad token, text refused: retrying cannot help.
             raise PermanentDeliveryError(f"Telegram refused the message: {exc.message}") from exc
@@ -198,6 +201,28 @@ class TelegramConnector:
         except TelegramError as exc:
             raise PermanentDeliveryError(f"Telegram error: {exc.message}") from exc
         return SendReceipt(external_id=f"{sent.chat.id}:{sent.message_id}", status="sent")
+
+
+async def _deliver(bot: Bot, chat_id: int, message: OutboundMessage) -> Message:
+    """The text, then each file (photos as photos); the first Telegram message is the receipt.
+
+    A short text rides along as the first file's caption, so the customer sees one message.
+    """
+    files = message.attachments
+    caption = message.text if files and len(message.text) <= CAPTION_LIMIT else None
+    first = None
+    if message.text and caption is None:
+        first = await bot.send_message(chat_id=chat_id, text=message.text)
+    for index, attachment in enumerate(files):
+        upload = InputFile(attachment.data, filename=attachment.filename, attach=True)
+        text = (caption or None) if index == 0 else None
+        if attachment.content_type in PHOTO_TYPES and len(attachment.data) <= PHOTO_LIMIT:
+            sent = await bot.send_photo(chat_id=chat_id, photo=upload, caption=text)
+        else:
+            sent = await bot.send_document(chat_id=chat_id, document=upload, caption=text)
+        first = first or sent
+    assert first is not None  # a reply has text or a file
+    return first
 
 
 def _checked(message: Message) -> User | None:

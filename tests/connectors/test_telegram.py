@@ -7,6 +7,8 @@ import asyncio
 import json
 import os
 import sys
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -451,3 +453,96 @@ async def test_a_polling_inbox_registers_no_webhook(db, settings, bot_api):
         "bot_token": BOT_TOKEN, "api_base_url": bot_api.url, "polling": True}, "t")
     assert await TelegramConnector(settings).register(inbox, "http://inbox.test/x") is False
     assert bot_api.requests == []
+
+
+# --- agents' files ---------------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n% receipt\n%%EOF\n"
+
+
+def _parts(request) -> dict[str, tuple[str | None, bytes]]:
+    """The multipart form python-telegram-bot uploaded: field → (filename, bytes)."""
+    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+    message = BytesParser(policy=policy.default).parsebytes(head + request.body)
+    return {
+        part.get_param("name", header="content-disposition"): (
+            part.get_filename(),
+            part.get_payload(decode=True),
+        )
+        for part in message.iter_parts()
+    }
+
+
+def _sent(kind: str, message_id: int):
+    def answer(request) -> Answer:
+        result = {
+            "message_id": message_id,
+            "date": 1749417000,
+            "chat": {"id": 777001, "type": "private", "first_name": "Minji"},
+            "from": {"id": 123456, "is_bot": True, "first_name": "Shop"},
+        }
+        if kind == "photo":
+            result["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 1,
+                                "height": 1}]
+        else:
+            result["document"] = {"file_id": "d1", "file_unique_id": "u2"}
+        return Answer(200, {"ok": True, "result": result})
+
+    return answer
+
+
+async def test_a_reply_with_files_sends_a_photo_and_a_document(server, db, inbox, agent, bot_api):
+    bot_api.route("POST", f"/bot{BOT_TOKEN}/sendPhoto", _sent("photo", 4201))
+    bot_api.route("POST", f"/bot{BOT_TOKEN}/sendDocument", _sent("document", 4202))
+    assert (await deliver(server, inbox, fixture("text"))).status_code == 200
+    conversation, _ = await only_conversation(server, agent)
+    async with server.client(agent.token) as client:
+        response = await client.post(
+            f"/api/v1/conversations/{conversation['id']}/messages",
+            data={"text": "Your receipt and a photo of the parcel"},
+            files=[
+                ("files", ("parcel.png", PNG, "image/png")),
+                ("files", ("영수증.pdf", PDF, "application/pdf")),
+            ],
+        )
+        assert response.status_code == 201, response.text
+        sent = await wait_for_message(
+            client, conversation["id"], response.json()["id"],
+            lambda m: m["status"] != "queued")
+    assert sent["status"] == "sent", sent
+    photo, document = bot_api.requests[-2:]
+    assert photo.path == f"/bot{BOT_TOKEN}/sendPhoto"
+    assert document.path == f"/bot{BOT_TOKEN}/sendDocument"
+    photo_form, document_form = _parts(photo), _parts(document)
+    assert photo_form["chat_id"][1] == b"777001"
+    assert photo_form["caption"][1].decode() == "Your receipt and a photo of the parcel"
+    [photo_file] = [v for k, v in photo_form.items() if v[0]]
+    assert photo_file == ("parcel.png", PNG)
+    assert "caption" not in document_form
+    [document_file] = [v for k, v in document_form.items() if v[0]]
+    assert document_file == ("영수증.pdf", PDF)
+    assert not any(r.path.endswith("/sendMessage") for r in bot_api.requests)
+
+
+async def test_text_too_long_for_a_caption_goes_first_as_its_own_message(
+    server, db, inbox, agent, bot_api
+):
+    bot_api.route("POST", f"/bot{BOT_TOKEN}/sendMessage", sent_message)
+    bot_api.route("POST", f"/bot{BOT_TOKEN}/sendDocument", _sent("document", 4301))
+    assert (await deliver(server, inbox, fixture("text"))).status_code == 200
+    conversation, _ = await only_conversation(server, agent)
+    long_text = "Details follow. " * 100  # 1,600 characters: past the 1,024 of a caption
+    async with server.client(agent.token) as client:
+        response = await client.post(
+            f"/api/v1/conversations/{conversation['id']}/messages",
+            data={"text": long_text},
+            files=[("files", ("terms.pdf", PDF, "application/pdf"))],
+        )
+        sent = await wait_for_message(
+            client, conversation["id"], response.json()["id"],
+            lambda m: m["status"] != "queued")
+    assert sent["status"] == "sent", sent
+    text_request, document = bot_api.requests[-2:]
+    assert text_request.path.endswith("/sendMessage")
+    assert document.path.endswith("/sendDocument")
+    assert "caption" not in _parts(document)
