@@ -10,20 +10,23 @@ import hmac
 import json
 import os
 import secrets
+import socket
 import struct
 import sys
+import time
 import zlib
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import text
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.conftest import LiveServer
+from tests.conftest import PG_URL, REDIS_URL, LiveServer
 from tests.factories import make_agent, make_inbox
 from tests.web.support import customer_writes, messages_of, wait_for_message
 from web.app import create_app, server_options
@@ -560,3 +563,115 @@ async def test_agent_name_and_avatar_ride_on_live_replies(server, inbox, agent):
     assert cleared.json() == {"avatar_url": None}
     page = await poll(server, inbox, visitor)
     assert page["messages"][1]["agent_avatar"] is None
+
+
+class InboxProcess:
+    """`inbox serve --no-worker` or `inbox worker` as an OS process of its own (production's
+    shape: web processes behind a balancer, a worker, one PostgreSQL and one Redis)."""
+
+    def __init__(self, settings, *args: str) -> None:
+        self.args = args
+        self.settings = settings
+        self.port = 0
+        if args[0] == "serve":
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
+            self.args = (*args, "--port", str(self.port))
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> InboxProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
+        env.update(INBOX_DATABASE_URL=self.settings.database_url,
+                   INBOX_REDIS_URL=self.settings.redis_url or "",
+                   INBOX_PUBLIC_URL="http://inbox.test", INBOX_DEFAULT_REGION="KR")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "web.cli", *self.args, cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        if self.port:
+            await self._healthy()
+        else:
+            await self._said("worker started")
+        return self
+
+    async def _said(self, line: str) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        async with asyncio.timeout(90):
+            while line.encode() not in await self.process.stderr.readline():
+                assert self.process.returncode is None
+        # Keep reading what it logs, or a full pipe would stall it.
+        self.drain = asyncio.ensure_future(self.process.stderr.read())
+
+    async def _healthy(self) -> None:
+        async with asyncio.timeout(60):
+            while True:
+                assert self.process is not None and self.process.returncode is None
+                with contextlib.suppress(httpx.TransportError):
+                    async with self.client() as client:
+                        if (await client.get("/health")).status_code == 200:
+                            return
+                await asyncio.sleep(0.2)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), 30)
+
+    def client(self, token: str | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10.0)
+
+
+async def next_frame(ws, wanted, timeout: float = 5.0) -> dict[str, Any]:
+    """The first frame within `timeout` seconds that `wanted` accepts."""
+    async with asyncio.timeout(timeout):
+        while True:
+            got = json.loads(await ws.recv())
+            if wanted(got):
+                return got
+
+
+@pytest.mark.skipif(not (REDIS_URL and PG_URL), reason="several processes share PostgreSQL "
+                    "and Redis (INBOX_TEST_DATABASE_URL, INBOX_TEST_REDIS_URL)")
+async def test_two_web_processes_and_a_worker_chat_live_through_redis(settings, inbox, agent):
+    visitor = visitor_id()
+    async with InboxProcess(settings, "serve", "--no-worker") as a, \
+            InboxProcess(settings, "serve", "--no-worker") as b, \
+            InboxProcess(settings, "worker"):
+        first = await posted(a, inbox, visitor, "Hello from my phone")
+        conversation_id = first["conversation_id"]
+        async with widget_socket(b, inbox, visitor) as on_b, \
+                widget_socket(a, inbox, visitor) as on_a, \
+                connect(f"{a.ws_url}/ws?token={agent.token}") as desk:
+            assert (await frame(on_b))["conversation_id"] == conversation_id
+            await frame(on_a)
+            # Written on B's socket: the visitor's other tab, on A, shows it too.
+            await on_b.send(json.dumps({"type": "message", "id": "m-2", "text": "Still there?"}))
+            echo = await next_frame(on_a, lambda f: f["type"] == "message")
+            assert echo["message"]["text"] == "Still there?"
+            # Typing on B reaches the agent on A; the agent typing on A reaches B.
+            await on_b.send(json.dumps({"type": "typing"}))
+            typed = await next_frame(desk, lambda f: f["type"] == "typing")
+            assert typed["payload"]["conversation_id"] == conversation_id
+            async with a.client(agent.token) as client:
+                await client.post(f"/api/v1/conversations/{conversation_id}/typing")
+                assert (await next_frame(on_b, lambda f: f["type"] == "typing"))[
+                    "agent_name"] == "Jamie Agent"
+                # Posted through A, sent by the worker, pushed live by B.
+                started = time.monotonic()
+                posted_reply = await client.post(
+                    f"/api/v1/conversations/{conversation_id}/messages",
+                    json={"text": "Yes, here!"})
+                live = await next_frame(
+                    on_b, lambda f: f["type"] == "message" and f["message"]["direction"] == "out",
+                    timeout=8)
+                took = time.monotonic() - started
+    assert posted_reply.status_code == 201
+    assert live["message"]["id"] == posted_reply.json()["id"]
+    assert live["message"]["text"] == "Yes, here!"
+    assert live["message"]["agent_name"] == "Jamie Agent"
+    # B runs no database catch-up when Redis is set: only the bus can have brought it. The
+    # worker looks at the outbox every second when idle, so allow it a few.
+    assert took < 5, took
