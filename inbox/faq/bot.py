@@ -86,14 +86,18 @@ class FaqBot:
                     await self.prepare()
                     return 0
                 self._read = self._stored = int(row.value or 0)
+            # The log's end first, then the knowledge base: on PostgreSQL each statement sees
+            # the latest commits, and a snapshot older than a message (an entry created just
+            # before it, while a rebuild was encoding) would answer it with the old entries.
+            newest = await last_seq(session)
             snapshot = await self.kb.current(session)
             if not snapshot.entries:
                 # No knowledge base: skip the log's events unread instead of decoding them.
-                newest = await last_seq(session)
                 self._read = max(self._read, newest)
                 events = []
             else:
                 events = await events_since(session, self._read, None, BATCH)
+                events = [e for e in events if e.seq <= newest]  # later ones: the next step
             wanted = [e.payload for e in events if _from_customer(e)]
         last = events[-1].seq if events else self._read
         idle = last == self._stored or time.monotonic() - self._stored_at < STORE_SECONDS
