@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,6 +84,35 @@ async def _db_facts(url: str, agent_inboxes: int, rng: random.Random) -> dict[st
         "sample": sample,
         "agent_sample": agent_sample,
     }
+
+
+async def _ensure_labels(url: str) -> None:
+    """Label every 10th conversation `refund` and every 1,000th `vip` (once per database)."""
+    from sqlalchemy import text
+
+    from inbox.db import Database
+
+    db = Database(url)
+    try:
+        async with db.write() as tx:
+            if await tx.session.scalar(text("SELECT COUNT(*) FROM label")):
+                return
+            now = datetime.now(UTC)
+            for name, every in (("refund", 10), ("vip", 1000)):
+                await tx.session.execute(
+                    text("INSERT INTO label (name, created_at) VALUES (:n, :t)"),
+                    {"n": name, "t": now},
+                )
+                await tx.session.execute(
+                    text(
+                        "INSERT INTO conversation_label (conversation_id, label_id, created_at) "
+                        "SELECT c.id, l.id, :t FROM conversation c, label l "
+                        f"WHERE l.name = :n AND c.id % {every} = 0"
+                    ),
+                    {"n": name, "t": now},
+                )
+    finally:
+        await db.dispose()
 
 
 def facts(url: str, agent_inboxes: int, seed: int) -> dict[str, Any]:
@@ -232,6 +262,14 @@ def plan(
         Query("conversations ?status=open", ["/api/v1/conversations?status=open"]),
         Query(f"conversations ?inbox_id={inbox_id}", [f"{base}?inbox_id={inbox_id}"]),
         Query("conversations ?assignee=none", ["/api/v1/conversations?assignee=none"]),
+        Query("conversations ?assignee=me&status=open", [f"{base}?assignee=me&status=open"]),
+        Query("conversations ?assignee=none&status=open", [f"{base}?assignee=none&status=open"]),
+        Query("conversations ?label=refund (1 in 10)", [f"{base}?label=refund"]),
+        Query("conversations ?label=vip (1 in 1,000)", [f"{base}?label=vip"]),
+        Query(
+            f"conversations ?inbox_id={inbox_id}&status=open&label=refund",
+            [f"{base}?inbox_id={inbox_id}&status=open&label=refund"],
+        ),
         Query("customer timeline", [f"/api/v1/customers/{i}/timeline" for i in customers]),
         Query("conversation messages", [f"/api/v1/conversations/{i}/messages" for i in conv]),
         Query("search ?q=refund", ["/api/v1/search?q=refund"]),
@@ -251,8 +289,34 @@ def time_queries(client: httpx.Client, queries: list[Query], samples: int, warmu
                 raise RuntimeError(f"GET {path} -> {response.status_code}: {response.text[:300]}")
             if n >= warmup:
                 q.timings.append(elapsed)
+                if not response.headers.get("content-type", "").startswith("application/json"):
+                    q.items.append(response.text.count("<li data-conversation="))
+                    continue
                 body = response.json()
                 q.items.append(len(body.get("items", body.get("messages", []))))
+
+
+def page_queries() -> list[Query]:
+    """The agent UI's list page (cards, view counts, unread, labels) and search page."""
+    return [
+        Query("UI list /?view=all&status=open", ["/?view=all&status=open"]),
+        Query("UI list /?view=unassigned&status=open", ["/?view=unassigned&status=open"]),
+        Query("UI list /?status=&label=vip", ["/?status=&label=vip"]),
+        Query("UI search /search?q=refund", ["/search?q=refund"]),
+        Query("UI search /search?q=배송", ["/search?q=배송"]),
+    ]
+
+
+def signed_in(port: int, email: str) -> httpx.Client:
+    """A browser-like client with the agent's session cookie."""
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
+    form = client.get("/login").text
+    token = form.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]
+    client.post(
+        "/login",
+        data={"email": email, "password": "bench-password-1", "_csrf_token": token, "next": "/"},
+    )
+    return client
 
 
 def report(label: str, queries: list[Query]) -> list[tuple[str, float]]:
@@ -290,6 +354,7 @@ def main() -> int:
     url = prepare(args)
     admin = c.agent_token(url, ADMIN_EMAIL, "Bench Admin", admin=True)
     agent = c.agent_token(url, AGENT_EMAIL, "Bench Agent")
+    asyncio.run(_ensure_labels(url))
     data = facts(url, args.agent_inboxes, seed=11)
     for inbox_id in data["agent_inboxes"]:
         c.cli(url, "add-member", "--agent", AGENT_EMAIL, "--inbox", str(inbox_id), check=False)
@@ -316,6 +381,11 @@ def main() -> int:
                 queries = plan(client, data, is_admin, args)
                 time_queries(client, queries, args.samples, args.warmup)
             misses += [(f"{who}: {n}", p) for n, p in report(f"{dialect}, as {who}", queries)]
+        for who, email in (("admin", ADMIN_EMAIL), ("agent (2 of 6 inboxes)", AGENT_EMAIL)):
+            with signed_in(port, email) as client:
+                pages = page_queries()
+                time_queries(client, pages, args.samples, args.warmup)
+            misses += [(f"{who}: {n}", p) for n, p in report(f"{dialect} pages, {who}", pages)]
     finally:
         c.stop(server)
     if misses:
