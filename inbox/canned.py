@@ -79,16 +79,15 @@ def check_reply(data: Any, *, partial: bool = False) -> dict[str, Any]:
 
 
 async def list_replies(
-    session: AsyncSession, viewer: Viewer, prefix: str = "", *, shared_only: bool = False
+    session: AsyncSession, viewer: Viewer, prefix: str = "", *, scope: str = "all"
 ) -> list[CannedReply]:
-    """Shared replies and the viewer's own, by shortcut, optionally starting with `prefix`."""
-    query = select(CannedReply)
-    if shared_only:
-        query = query.where(CannedReply.owner_id.is_(None))  # type: ignore[union-attr]
-    else:
-        query = query.where(
-            or_(CannedReply.owner_id.is_(None), CannedReply.owner_id == viewer.agent_id)  # type: ignore[union-attr]
-        )
+    """Shared replies and the viewer's own (`scope` all, shared or mine), by shortcut,
+    optionally only those starting with `prefix`."""
+    shared = CannedReply.owner_id.is_(None)  # type: ignore[union-attr]
+    mine = CannedReply.owner_id == viewer.agent_id
+    query = select(CannedReply).where(
+        shared if scope == "shared" else mine if scope == "mine" else or_(shared, mine)
+    )
     prefix = prefix.strip().lstrip("/").lower()[:32]
     if prefix:
         query = query.where(CannedReply.shortcut.startswith(prefix, autoescape=True))  # type: ignore[attr-defined]

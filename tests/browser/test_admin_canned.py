@@ -120,6 +120,8 @@ async def test_admin_pages_in_english_and_korean(server, db, browser):  # noqa: 
         await shoot(page, f"admin-agent-{language}")
         await page.goto(f"{server.url}/admin/canned-replies")
         await shoot(page, f"admin-canned-{language}")
+        await page.goto(f"{server.url}/canned-replies")
+        await shoot(page, f"my-canned-{language}")
     await set_locale(db, admin.id, "en")
     await page.goto(f"{server.url}/admin/inboxes")
     await page.click("#connect-webchat summary")

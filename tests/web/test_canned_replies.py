@@ -227,3 +227,41 @@ async def test_the_admin_page_manages_shared_replies(server, db):
     assert saved.status_code == 303 and after_save["body"] == "Thank you!"
     assert deleted.status_code == 303
     assert await count(db, "canned_reply") == 1  # Jo's personal one
+
+
+async def test_each_agent_manages_their_own_replies_on_their_page(server, db):
+    _, admin, jo, kim = await people(db)
+    async with server.client(admin.token) as ada, server.client(kim.token) as kim_api:
+        shared = (await ada.post(API, json={**THANKS, "shared": True})).json()
+        kims = (await kim_api.post(API, json={**THANKS, "shortcut": "kim"})).json()
+    async with server.client() as browser:
+        await login(browser, jo.email)
+        page = await browser.get("/canned-replies")
+        token = csrf_from(page.text)
+        created = await browser.post(
+            "/canned-replies",
+            data={
+                "shortcut": "mine",
+                "title": "Mine",
+                "body": "Jo's {{agent.name}}",
+                "_csrf_token": token,
+            },
+        )
+        no_csrf = await browser.post(
+            "/canned-replies", data={"shortcut": "x", "title": "X", "body": "X"}
+        )
+        listing = await browser.get("/canned-replies")
+        touch_shared = await browser.post(
+            f"/canned-replies/{shared['id']}", data={"action": "delete", "_csrf_token": token}
+        )
+        touch_kims = await browser.post(
+            f"/canned-replies/{kims['id']}", data={"action": "delete", "_csrf_token": token}
+        )
+    async with server.client(jo.token) as jo_api:
+        own = [r for r in (await jo_api.get(API)).json()["items"] if not r["shared"]]
+    assert page.status_code == 200 and "admin-nav" not in page.text
+    assert created.status_code == 303 and no_csrf.status_code == 403
+    assert [(r["shortcut"], r["owner_id"]) for r in own] == [("mine", jo.id)]
+    assert "mine" in listing.text and "Thank you" not in listing.text  # shared ones not here
+    assert touch_shared.status_code == 403 and touch_kims.status_code == 404
+    assert await count(db, "canned_reply") == 3

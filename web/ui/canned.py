@@ -1,5 +1,6 @@
-"""Canned replies in the browser: the admin page for shared ones, and the reply box's picker
-(`/` and a shortcut), which gets each body with the conversation's variables filled."""
+"""Canned replies in the browser: the admin page for shared ones, each agent's page for their
+own, and the reply box's picker (`/` and a shortcut), which gets each body with the
+conversation's variables filled."""
 
 from __future__ import annotations
 
@@ -19,32 +20,30 @@ from web.runtime import Runtime
 from web.ui.admin_inboxes import require_admin
 from web.ui.pages import Form
 
+SHARED, MINE = "/admin/canned-replies", "/canned-replies"
+
 
 class CannedPagesController(Controller):
     include_in_schema = False
     exception_handlers = {canned.NotAllowed: forbidden}
 
-    @get("/admin/canned-replies")
-    async def page(
+    @get(SHARED)
+    async def shared_page(
         self, runtime: NamedDependency[Runtime], ui_viewer: NamedDependency[Viewer]
     ) -> Template:
         require_admin(ui_viewer)
-        return await _page(runtime, ui_viewer)
+        return await _page(runtime, ui_viewer, mine=False)
 
-    @post("/admin/canned-replies", status_code=303)
-    async def create(
+    @post(SHARED, status_code=303)
+    async def create_shared(
         self, runtime: NamedDependency[Runtime], ui_viewer: NamedDependency[Viewer], data: Form
     ) -> Template | Redirect:
         """A new shared reply."""
         require_admin(ui_viewer)
-        try:
-            await canned.create_reply(runtime.db, ui_viewer, {**_fields(data), "shared": True})
-        except (Invalid, Conflict) as exc:
-            return await _page(runtime, ui_viewer, error=str(exc), form=_fields(data))
-        return Redirect("/admin/canned-replies", status_code=303)
+        return await _create(runtime, ui_viewer, data, mine=False)
 
-    @post("/admin/canned-replies/{reply_id:int}", status_code=303)
-    async def change(
+    @post(SHARED + "/{reply_id:int}", status_code=303)
+    async def change_shared(
         self,
         runtime: NamedDependency[Runtime],
         ui_viewer: NamedDependency[Viewer],
@@ -53,14 +52,31 @@ class CannedPagesController(Controller):
     ) -> Template | Redirect:
         """Save (`action=save`) or delete (`action=delete`) a shared reply."""
         require_admin(ui_viewer)
-        try:
-            if data.get("action") == "delete":
-                await canned.delete_reply(runtime.db, ui_viewer, reply_id)
-            else:
-                await canned.update_reply(runtime.db, ui_viewer, reply_id, _fields(data))
-        except (Invalid, Conflict) as exc:
-            return await _page(runtime, ui_viewer, error=str(exc), editing=reply_id)
-        return Redirect("/admin/canned-replies", status_code=303)
+        return await _change(runtime, ui_viewer, reply_id, data, mine=False)
+
+    @get(MINE)
+    async def my_page(
+        self, runtime: NamedDependency[Runtime], ui_viewer: NamedDependency[Viewer]
+    ) -> Template:
+        """Any agent's own replies (only they see and use them)."""
+        return await _page(runtime, ui_viewer, mine=True)
+
+    @post(MINE, status_code=303)
+    async def create_mine(
+        self, runtime: NamedDependency[Runtime], ui_viewer: NamedDependency[Viewer], data: Form
+    ) -> Template | Redirect:
+        return await _create(runtime, ui_viewer, data, mine=True)
+
+    @post(MINE + "/{reply_id:int}", status_code=303)
+    async def change_mine(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        reply_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        await _own(runtime, ui_viewer, reply_id)
+        return await _change(runtime, ui_viewer, reply_id, data, mine=True)
 
     @get("/conversations/{conversation_id:int}/canned-replies", media_type="application/json")
     async def picker(
@@ -82,6 +98,37 @@ class CannedPagesController(Controller):
         }
 
 
+async def _create(
+    runtime: Runtime, viewer: Viewer, data: dict[str, str], *, mine: bool
+) -> Template | Redirect:
+    try:
+        await canned.create_reply(runtime.db, viewer, {**_fields(data), "shared": not mine})
+    except (Invalid, Conflict) as exc:
+        return await _page(runtime, viewer, mine=mine, error=str(exc), form=_fields(data))
+    return Redirect(MINE if mine else SHARED, status_code=303)
+
+
+async def _change(
+    runtime: Runtime, viewer: Viewer, reply_id: int, data: dict[str, str], *, mine: bool
+) -> Template | Redirect:
+    try:
+        if data.get("action") == "delete":
+            await canned.delete_reply(runtime.db, viewer, reply_id)
+        else:
+            await canned.update_reply(runtime.db, viewer, reply_id, _fields(data))
+    except (Invalid, Conflict) as exc:
+        return await _page(runtime, viewer, mine=mine, error=str(exc))
+    return Redirect(MINE if mine else SHARED, status_code=303)
+
+
+async def _own(runtime: Runtime, viewer: Viewer, reply_id: int) -> None:
+    # The personal page never touches shared replies, even for an admin.
+    async with runtime.db.read() as session:
+        reply = await canned.get_reply(session, viewer, reply_id)
+    if reply.owner_id is None:
+        raise canned.NotAllowed("shared replies are changed on the admin page")
+
+
 def _fields(data: dict[str, str]) -> dict[str, str]:
     return {k: data.get(k, "") for k in ("shortcut", "title", "body")}
 
@@ -90,18 +137,19 @@ async def _page(
     runtime: Runtime,
     viewer: Viewer,
     *,
+    mine: bool,
     error: str | None = None,
     form: dict[str, str] | None = None,
-    editing: int | None = None,
 ) -> Template:
     async with runtime.db.read() as session:
-        replies = await canned.list_replies(session, viewer, shared_only=True)
+        replies = await canned.list_replies(session, viewer, scope="mine" if mine else "shared")
     context = {
         "viewer": viewer,
         "replies": replies,
         "variables": NAMES,
+        "mine": mine,
+        "base": MINE if mine else SHARED,
         "error": error,
         "form": form or {},
-        "editing": editing,
     }
     return Template("admin/canned.html", context=context, status_code=400 if error else 200)

@@ -52,6 +52,11 @@
       row.addEventListener("mousedown", function (event) { event.preventDefault(); insert(index); });
       picker.append(row);
     });
+    const manage = document.createElement("a");
+    manage.className = "canned-manage";
+    manage.href = "/canned-replies";
+    manage.textContent = picker.dataset.manage;
+    picker.append(manage);
     picker.hidden = false;
     if (items.length) text.setAttribute("aria-activedescendant", "canned-item-" + chosen);
   }
