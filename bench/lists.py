@@ -95,15 +95,16 @@ async def _ensure_labels(url: str) -> None:
     db = Database(url)
     try:
         async with db.write() as tx:
-            if await tx.session.scalar(text("SELECT COUNT(*) FROM label")):
+            conn = await tx.session.connection()
+            if (await conn.execute(text("SELECT COUNT(*) FROM label"))).scalar():
                 return
             now = datetime.now(UTC)
             for name, every in (("refund", 10), ("vip", 1000)):
-                await tx.session.execute(
+                await conn.execute(
                     text("INSERT INTO label (name, created_at) VALUES (:n, :t)"),
                     {"n": name, "t": now},
                 )
-                await tx.session.execute(
+                await conn.execute(
                     text(
                         "INSERT INTO conversation_label (conversation_id, label_id, created_at) "
                         "SELECT c.id, l.id, :t FROM conversation c, label l "
@@ -382,9 +383,12 @@ def main() -> int:
                 time_queries(client, queries, args.samples, args.warmup)
             misses += [(f"{who}: {n}", p) for n, p in report(f"{dialect}, as {who}", queries)]
         for who, email in (("admin", ADMIN_EMAIL), ("agent (2 of 6 inboxes)", AGENT_EMAIL)):
-            with signed_in(port, email) as client:
+            client = signed_in(port, email)
+            try:
                 pages = page_queries()
                 time_queries(client, pages, args.samples, args.warmup)
+            finally:
+                client.close()
             misses += [(f"{who}: {n}", p) for n, p in report(f"{dialect} pages, {who}", pages)]
     finally:
         c.stop(server)
