@@ -54,6 +54,14 @@ async def test_unread_badge_bumps_live_and_korean_search_finds_the_message(
     await shoot(page, "search-ko-query-en")
     await results.locator("a").first.click()
     await page.wait_for_url("**/conversations/*")
+    # The panel's label control: add one, see the chip, and the list filters by it.
+    await page.fill("section.labels input[name=label]", "Shipping cost")
+    await page.click("section.labels button[type=submit]:not([title])")
+    await expect(page.locator("section.labels li.label-chip")).to_contain_text("shipping-cost")
+    await shoot(page, "conversation-labels-en")
+    await page.goto(f"{server.url}/?status=&label=shipping-cost")
+    await expect(page.locator("#list li[data-conversation]")).to_have_count(1)
+    await expect(page.locator("#list")).to_contain_text("김민지")
 
     await page.goto(f"{server.url}/search?q=order")
     await expect(page.locator(".results.messages mark").first).to_have_text("order")
