@@ -73,4 +73,7 @@ async def test_admin_writes_an_entry_and_the_agent_inserts_it_with_one_click(
     await suggestion.click()
     await expect(textarea).to_have_value(ANSWER)
     await shoot(agent_page, "faq-5-conversation-suggestion-inserted")
+    await match.locator("button").click()
+    await expect(agent_page.locator("#timeline .faq-match").first).to_contain_text("marked wrong")
+    await expect(agent_page.locator("#timeline .faq-match button")).to_have_count(0)
     await context.close()
