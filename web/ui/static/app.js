@@ -33,7 +33,8 @@
   }
 
   function connect() {
-    if (!body.dataset.page) return;
+    // Pages without live content (admin, search) open no socket: say nothing rather than "connecting…".
+    if (!body.dataset.page) { if (state) state.hidden = true; return; }
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(scheme + "//" + window.location.host + "/ws?since=" + seq);
     socket.onopen = function () { delay = 500; show(state ? state.dataset.live : "live", "live"); };
