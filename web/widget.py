@@ -46,6 +46,7 @@ from inbox.webchat import (
     widget_message_by_id,
 )
 from web.api.attachments import attachment_response
+from web.errors import HANDLERS
 from web.runtime import Runtime
 from web.widget_live import announce_typing
 from web.widget_throttle import WidgetThrottle
@@ -118,10 +119,33 @@ def _since(raw: str | None) -> int:
     return int(raw)
 
 
+def _allow_origin(
+    request: Request[Any, Any, Any],
+    connector: WebchatConnector,
+    inbox: ChannelInbox,
+    origin: str | None,
+) -> None:
+    """Refuse a site the inbox does not list; remember an allowed one for error answers."""
+    connector.check_origin(inbox, origin)
+    request.state.widget_origin = origin
+
+
+def _readable_by_the_page(handler: Any) -> Any:
+    """An error handler whose answers the embedding page may read (to explain a 413 or 415)."""
+
+    def answer(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        response: Response[Any] = handler(request, exc)
+        response.headers.update(_cors(getattr(request.state, "widget_origin", None)))
+        return response
+
+    return answer
+
+
 class WidgetController(Controller):
     """`/widget.js` and the widget's HTTP endpoints (the fallback when websockets are blocked)."""
 
     tags = ["chat widget"]
+    exception_handlers = {kind: _readable_by_the_page(h) for kind, h in HANDLERS.items()}
 
     @get("/widget.js", media_type="application/javascript; charset=utf-8")
     async def script(
@@ -145,7 +169,7 @@ class WidgetController(Controller):
         """Inbox name, business hours state and which forms to show."""
         inbox = await _inbox(runtime, request.query_params.get("inbox"))
         origin = request.headers.get("origin")
-        _connector(runtime).check_origin(inbox, origin)
+        _allow_origin(request, _connector(runtime), inbox, origin)
         return Response(_connector(runtime).widget_config(inbox), headers=_cors(origin))
 
     @post("/widget/messages", status_code=201, request_max_body_size=MAX_BODY)
@@ -156,7 +180,7 @@ class WidgetController(Controller):
         inbox = await _inbox(runtime, request.query_params.get("inbox"))
         origin = request.headers.get("origin")
         connector = _connector(runtime)
-        connector.check_origin(inbox, origin)
+        _allow_origin(request, connector, inbox, origin)
         data = _json(await request.body())
         visitor = connector.visitor(inbox, data)
         address = request.client.host if request.client else "unknown"
@@ -173,7 +197,7 @@ class WidgetController(Controller):
         inbox = await _inbox(runtime, request.query_params.get("inbox"))
         origin = request.headers.get("origin")
         connector = _connector(runtime)
-        connector.check_origin(inbox, origin)
+        _allow_origin(request, connector, inbox, origin)
         if request.content_type[0] != "multipart/form-data":
             raise Unsupported("send the files as multipart/form-data")
         fields, uploads = await _form(request)
@@ -201,7 +225,7 @@ class WidgetController(Controller):
         inbox = await _inbox(runtime, params.get("inbox"))
         origin = request.headers.get("origin")
         connector = _connector(runtime)
-        connector.check_origin(inbox, origin)
+        _allow_origin(request, connector, inbox, origin)
         visitor = connector.visitor(inbox, params)
         async with runtime.db.read() as session:
             current = await visitor_conversation(session, inbox.id, visitor.prefixes)
@@ -219,7 +243,7 @@ class WidgetController(Controller):
         inbox = await _inbox(runtime, params.get("inbox"))
         origin = request.headers.get("origin")
         connector = _connector(runtime)
-        connector.check_origin(inbox, origin)
+        _allow_origin(request, connector, inbox, origin)
         visitor = connector.visitor(inbox, params)
         page = await conversation_page(runtime, inbox, visitor, _since(params.get("since")))
         return Response(page, headers=_cors(origin))

@@ -197,3 +197,24 @@ async def test_the_widget_shows_an_agents_files_as_links_and_thumbnails(
     async with page.expect_download() as download:
         await reply.locator("a.file").click()
     assert (await download.value).suggested_filename == "manual.pdf"
+
+
+async def test_a_refused_file_is_explained_in_korean_and_stores_nothing(server, db, browser, shop):
+    inbox = await make_inbox(db, "webchat", "Shop chat", {
+        "allowed_origins": [shop.url], "identity_secret": "s" * 32})
+    agent = await make_agent(db, inboxes=[inbox])
+    expect = playwright_api.expect
+    page = await browser.new_page(viewport={"width": 900, "height": 700})
+    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}").replace(
+        'data-lang="en"', 'data-lang="ko"')
+    shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
+    await page.goto(f"{shop.url}/")
+    await page.click("button.bubble")
+    await page.set_input_files("input[type=file]", files=[
+        {"name": "setup.exe", "mimeType": "image/png", "buffer": b"MZ\x90\x00" * 64}])
+    await expect(page.get_by_text("이미지, PDF, 오피스 문서, 텍스트 파일만 보낼 수 있습니다.")
+                 ).to_be_visible()
+    await expect(page.locator("button.attach")).to_have_attribute("aria-label", "파일 첨부")
+    await page.screenshot(path=str(SCREENS / "widget-refused-ko.png"))
+    async with server.client(agent.token) as client:
+        assert (await client.get("/api/v1/conversations")).json()["items"] == []

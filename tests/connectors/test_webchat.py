@@ -494,6 +494,7 @@ async def test_documents_are_links_and_refused_files_store_nothing(server, inbox
     ]
     for response, status in refusals:
         assert response.status_code == status, response.text
+        assert response.headers["access-control-allow-origin"] == SITE  # the widget says why
     async with server.client() as client:
         no_file = await client.post("/widget/attachments", params={"inbox": inbox.token},
                                     data={"visitor": stranger, "id": "x-1"},

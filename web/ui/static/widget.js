@@ -82,7 +82,7 @@
     ".log{flex:1;overflow-y:auto;padding:10px;display:flex;flex-direction:column;gap:6px}" +
     ".m{max-width:80%;padding:7px 10px;border-radius:10px;white-space:pre-wrap;word-wrap:break-word}" +
     ".in{align-self:flex-end;background:#2563eb;color:#fff}.out{align-self:flex-start;" +
-    "background:#f1f5f9;color:#111}.who{font-size:11px;opacity:.7}.note{font-size:12px;color:#555;padding:0 10px}" +
+    "background:#f1f5f9;color:#111}.who{font-size:11px;opacity:.7}.note{font-size:12px;color:#555;padding:0 10px;word-break:keep-all}" +
     "form{display:flex;flex-direction:column;border-top:1px solid #e5e7eb;padding:8px;gap:6px}" +
     ".row{display:flex;gap:6px}input,textarea{flex:1;border:1px solid #cbd5e1;border-radius:6px;" +
     "padding:6px}textarea{resize:none;height:38px}button.send{border:0;border-radius:6px;" +
