@@ -32,6 +32,9 @@ from inbox.models import (
 )
 
 COUNT_CAP = 1000  # views count up to this many conversations, then say "1000+"
+# Above this many conversations a label is "common": the list walks conversations by activity
+# and probes the label, instead of sorting all of the label's conversations.
+LABEL_WALK = 2000
 _LABEL = re.compile(r"[\w-]+")
 
 
@@ -119,6 +122,16 @@ async def visible_labels(session: AsyncSession, viewer: Viewer) -> list[str]:
 async def label_id(session: AsyncSession, name: str) -> int | None:
     """The id of a label by its normalised name, or None when nobody has used it."""
     return await session.scalar(select(Label.id).where(Label.name == name))
+
+
+async def label_size(session: AsyncSession, label: int) -> int:
+    """How many conversations carry the label, counted up to LABEL_WALK + 1 (index only)."""
+    limited = (
+        select(ConversationLabel.conversation_id)
+        .where(ConversationLabel.label_id == label)
+        .limit(LABEL_WALK + 1)
+    )
+    return int(await session.scalar(select(func.count()).select_from(limited.subquery())) or 0)
 
 
 def has_label(label: int) -> ColumnElement[bool]:

@@ -21,8 +21,11 @@ from inbox.access import Viewer, has_visible_message, message_visible
 from inbox.channel import ChannelInbox
 from inbox.errors import Invalid, NotFound
 from inbox.listing import (
+    LABEL_WALK,
     count_capped,
+    has_label,
     label_id,
+    label_size,
     labels_by_conversation,
     normalise_label,
     unread_counts,
@@ -199,13 +202,19 @@ async def _conversation_filter(
         found = await label_id(session, normalise_label(label))
         if found is None:
             return None
-        query = query.join(
-            ConversationLabel,
-            and_(
-                ConversationLabel.conversation_id == Conversation.id,  # type: ignore[arg-type]
-                ConversationLabel.label_id == found,
-            ),
-        )
+        if await label_size(session, found) > LABEL_WALK:
+            # A common label: walk the conversations newest first and keep the labelled ones;
+            # a page fills after a few hundred rows, where sorting all of them would not.
+            query = query.where(has_label(found))
+        else:
+            # A rarer one: its index lists its few conversations, sorted after.
+            query = query.join(
+                ConversationLabel,
+                and_(
+                    ConversationLabel.conversation_id == Conversation.id,  # type: ignore[arg-type]
+                    ConversationLabel.label_id == found,
+                ),
+            )
     if status:
         if status not in Status.__members__:
             raise Invalid(f"unknown status {status!r}")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from inbox import queries
 from tests.factories import make_agent, make_inbox
 from tests.web.support import customer_writes, walk
 from tests.web.test_pages import csrf_from, login
@@ -65,7 +66,12 @@ async def test_labels_are_normalised_created_once_and_announced(server, setup):
         ["refund-request"], ["refund-request"], ["refund-request", "배송-지연"]]
 
 
-async def test_the_label_filter_pages_through_labelled_conversations(server, setup):
+@pytest.mark.parametrize("common", [False, True], ids=["rare-label", "common-label"])
+async def test_the_label_filter_pages_through_labelled_conversations(
+    server, setup, monkeypatch, common
+):
+    if common:  # every label counts as common: the list walks conversations and probes labels
+        monkeypatch.setattr(queries, "LABEL_WALK", 0)
     async with server.client(setup["jo"].token) as api:
         for cid in setup["ours"]:
             assert (await api.post(f"{CONVERSATIONS}/{cid}/labels",
