@@ -24,8 +24,8 @@ async def test_unread_badge_bumps_live_and_korean_search_finds_the_message(
     agent = await make_agent(db, "jo@support.example", name="Jo", inboxes=[shop, sms])
     first = await customer_writes(server, shop, "Where is my order?", email="hana@example.com",
                                   name="Hana Kim")
-    await customer_writes(server, shop, "제주도까지 배송비가 얼마예요?", email="minji@example.com",
-                          name="김민지")
+    jeju = await customer_writes(server, shop, "제주도까지 배송비가 얼마예요?",
+                                 email="minji@example.com", name="김민지")
     async with server.client(agent.token) as api:
         labelled = await api.post(f"/api/v1/conversations/{first['conversation_id']}/labels",
                                   json={"label": "VIP"})
@@ -58,6 +58,12 @@ async def test_unread_badge_bumps_live_and_korean_search_finds_the_message(
     await page.fill("section.labels input[name=label]", "Shipping cost")
     await page.click("section.labels button[type=submit]:not([title])")
     await expect(page.locator("section.labels li.label-chip")).to_contain_text("shipping-cost")
+    # Another agent's label change shows in the open panel without a reload.
+    async with server.client(agent.token) as api:
+        other = await api.post(f"/api/v1/conversations/{jeju['conversation_id']}/labels",
+                               json={"label": "urgent"})
+        assert other.status_code == 200
+    await expect(page.locator("section.labels")).to_contain_text("urgent", timeout=3000)
     await shoot(page, "conversation-labels-en")
     await page.goto(f"{server.url}/?status=&label=shipping-cost")
     await expect(page.locator("#list li[data-conversation]")).to_have_count(1)

@@ -1,15 +1,17 @@
-"""The conversation panel's label control: add a label, take one off (plain forms)."""
+"""The conversation panel's label control: add a label, take one off (plain forms), and the
+panel's partial that open pages re-render when another tab changes the labels."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
+from inbox import queries
 from inbox.access import Viewer
 from inbox.labels import add_label, remove_label
 from web.runtime import Runtime
@@ -20,6 +22,18 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 class LabelFormsController(Controller):
     path = "/conversations/{conversation_id:int}/labels"
     include_in_schema = False
+
+    @get("/")
+    async def panel(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+    ) -> Template:
+        """The panel's label section, as the page first rendered it."""
+        async with runtime.db.read() as session:
+            conversation = await queries.conversation_detail(session, ui_viewer, conversation_id)
+        return Template("_labels_panel.html", context={"conversation": conversation})
 
     @post("/", status_code=303)
     async def add(

@@ -23,10 +23,18 @@
       });
     }, 300);
   }
+  // Labels changed elsewhere (another tab or agent): re-render the panel's section from the server.
+  async function refreshLabels() {
+    const section = document.querySelector("section.labels");
+    if (!section || section.contains(document.activeElement)) return;
+    const response = await fetch("/conversations/" + body.dataset.conversation + "/labels", { credentials: "same-origin" });
+    if (response.ok) section.outerHTML = await response.text();
+  }
   document.addEventListener("inbox:frame", function (event) {
     const frame = event.detail || {};
     const p = frame.payload || {};
     if (frame.type === "message.created" && String(p.conversation_id) === body.dataset.conversation) markRead();
+    if (frame.type === "conversation.updated" && String(p.id) === body.dataset.conversation && Array.isArray(p.labels)) refreshLabels();
   });
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") markRead();
