@@ -3,11 +3,13 @@ agents (invite, role, deactivate, password, membership). Admins only, CSRF on ev
 
 import re
 from contextlib import asynccontextmanager
+from urllib.parse import parse_qs
 
 import pytest
 from websockets.asyncio.client import connect
 
 from inbox.models import Agent, Inbox
+from tests.connectors.provider_server import Answer, ProviderServer
 from tests.factories import count, make_agent, make_inbox
 from tests.web.test_pages import PASSWORD, csrf_from, login
 
@@ -416,3 +418,61 @@ async def test_inbox_membership_from_the_agent_page(server, db):
     assert re.search(r'id="member-of">\s*<li><span class="badge ch-twilio">', page.text)
     assert removed.status_code == 303 and ghost.status_code == 404
     assert await count(db, "inbox_member") == 0
+
+
+async def test_a_refused_form_does_not_echo_the_secrets_typed_into_it(server, db):
+    async with admin_client(server, db) as (client, _):
+        response = await post_form(
+            client,
+            "/admin/inboxes",
+            "/admin/inboxes",
+            {
+                "kind": "whatsapp",
+                "name": "WA",
+                "phone_number_id": "1066",
+                "access_token": "EAAG-typed-access-token-123",
+                "app_secret": "typed-app-secret-456",
+            },
+        )
+    assert response.status_code == 400 and "verify_token" in response.text
+    assert "EAAG-typed-access-token-123" not in response.text
+    assert "typed-app-secret-456" not in response.text
+    assert 'value="1066"' in response.text  # the rest is kept for another try
+    assert await count(db, "inbox") == 0
+
+
+@pytest.mark.parametrize("refused", [False, True])
+async def test_connecting_telegram_registers_the_webhook_with_a_generated_secret(
+    server, db, refused
+):
+    bot_token = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
+    with ProviderServer() as bot_api:
+        answer = (
+            Answer(400, {"ok": False, "error_code": 400, "description": "Bad Request: no"})
+            if refused
+            else Answer(200, {"ok": True, "result": True, "description": "Webhook was set"})
+        )
+        bot_api.route("POST", f"/bot{bot_token}/setWebhook", answer)
+        async with admin_client(server, db) as (client, _):
+            created = await post_form(
+                client,
+                "/admin/inboxes",
+                "/admin/inboxes",
+                {
+                    "kind": "telegram",
+                    "name": "Shop bot",
+                    "bot_token": bot_token,
+                    "api_base_url": bot_api.url,
+                    "register_webhook": "on",
+                },
+            )
+    inbox = (await stored(db, Inbox))[0]
+    [request] = bot_api.requests
+    sent = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+    assert sent["url"] == f"http://inbox.test/webhooks/telegram/{inbox.id}"
+    assert sent["secret_token"] == inbox.config["secret_token"]
+    assert len(inbox.config["secret_token"]) >= 32
+    assert created.status_code == 200
+    assert inbox.config["secret_token"] not in created.text and bot_token not in created.text
+    assert 'class="sig-on"' in created.text
+    assert ("the provider refused the webhook" in created.text) is refused
