@@ -11,7 +11,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer, member_inbox_ids
@@ -145,7 +145,7 @@ async def set_active(db: Database, agent_id: int, active: bool) -> None:
 
 async def list_agents(session: AsyncSession) -> list[Agent]:
     """Every agent, by name."""
-    return list((await session.exec(select(Agent).order_by(Agent.name, Agent.id))).all())
+    return list((await session.exec(select(Agent).order_by(col(Agent.name), col(Agent.id)))).all())
 
 
 async def _keep_an_admin(session: AsyncSession, leaving: Agent) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, or_
-from sqlmodel import Column, Field, SQLModel, select
+from sqlmodel import Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer
@@ -83,17 +83,16 @@ async def list_replies(
 ) -> list[CannedReply]:
     """Shared replies and the viewer's own (`scope` all, shared or mine), by shortcut,
     optionally only those starting with `prefix`."""
-    shared = CannedReply.owner_id.is_(None)  # type: ignore[union-attr]
-    mine = CannedReply.owner_id == viewer.agent_id
+    shared = col(CannedReply.owner_id).is_(None)
+    mine = col(CannedReply.owner_id) == viewer.agent_id
     query = select(CannedReply).where(
         shared if scope == "shared" else mine if scope == "mine" else or_(shared, mine)
     )
     prefix = prefix.strip().lstrip("/").lower()[:32]
     if prefix:
-        query = query.where(CannedReply.shortcut.startswith(prefix, autoescape=True))  # type: ignore[attr-defined]
-    query = query.order_by(CannedReply.shortcut, CannedReply.owner_id, CannedReply.id).limit(  # type: ignore[arg-type]
-        MAX_RESULTS if prefix else 1000
-    )
+        query = query.where(col(CannedReply.shortcut).startswith(prefix, autoescape=True))
+    order = (col(CannedReply.shortcut), col(CannedReply.owner_id), col(CannedReply.id))
+    query = query.order_by(*order).limit(MAX_RESULTS if prefix else 1000)
     return list((await session.exec(query)).all())
 
 

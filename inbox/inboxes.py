@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer
@@ -39,7 +39,7 @@ class InboxRow:
 
 async def inbox_rows(session: AsyncSession) -> list[InboxRow]:
     """Every inbox with its members' ids, oldest first."""
-    inboxes = (await session.exec(select(Inbox).order_by(Inbox.id))).all()
+    inboxes = (await session.exec(select(Inbox).order_by(col(Inbox.id)))).all()
     members: dict[int, list[int]] = {}
     for agent_id, inbox_id in (
         await session.exec(select(InboxMember.agent_id, InboxMember.inbox_id))
