@@ -230,8 +230,8 @@ async def create_inbox(
     return await db.run_write(work, attempts=1)
 
 
-async def add_member(db: Database, email: str, inbox_id: int) -> None:
-    """Let an agent work an inbox."""
+async def add_member(db: Database, email: str, inbox_id: int, *, announce: bool = False) -> None:
+    """Let an agent work an inbox; with `announce`, their open sockets reconnect to see it."""
 
     async def work(tx: Tx) -> None:
         agent = await _agent_by_email(tx.session, email)
@@ -239,6 +239,9 @@ async def add_member(db: Database, email: str, inbox_id: int) -> None:
             raise NotFound(f"inbox {inbox_id} not found")
         if await tx.session.get(InboxMember, (agent.id, inbox_id)) is None:
             tx.session.add(InboxMember(agent_id=agent.id or 0, inbox_id=inbox_id))
+            if announce:  # the admin pages; the CLI and test set-up need no sockets told
+                tx.emit("inbox.member_added", {"inbox_id": inbox_id, "agent_id": agent.id})
+                tx.emit("agent.revoked", {"agent_id": agent.id, "reason": "membership"}, ())
 
     await db.run_write(work)
 

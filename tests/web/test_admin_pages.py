@@ -1,6 +1,7 @@
 """The admin pages over HTTP: inboxes (connect, webhook URL, signature state, edit, members) and
 agents (invite, role, deactivate, password, membership). Admins only, CSRF on every form."""
 
+import asyncio
 import re
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs
@@ -265,7 +266,11 @@ async def test_members_are_added_and_removed_and_lose_the_inbox_at_once(server, 
     jo = await make_agent(db, "jo@support.example", name="Jo")
     async with admin_client(server, db) as (client, _):
         path = f"/admin/inboxes/{inbox.id}"
+        before = await connect(f"{server.ws_url}/ws?token={jo.token}")
         added = await post_form(client, path, f"{path}/members", {"add": str(jo.id)})
+        await asyncio.wait_for(
+            before.wait_closed(), 5
+        )  # it reconnects, now scoped to the new inbox too
         listed = await client.get("/admin/inboxes")
         assert added.status_code == 303 and await count(db, "inbox_member") == 1
         assert re.search(rf'<tr id="inbox-{inbox.id}">.*?<td>1</td>', listed.text, re.S)
@@ -279,7 +284,7 @@ async def test_members_are_added_and_removed_and_lose_the_inbox_at_once(server, 
     assert removed.status_code == 303 and await count(db, "inbox_member") == 0
     assert bad.status_code == 400
     # The socket was scoped to the old membership; it is closed, a new one gets the new scope.
-    await socket.wait_closed()
+    await asyncio.wait_for(socket.wait_closed(), 5)
     assert socket.close_code is not None
 
 
@@ -364,7 +369,7 @@ async def test_deactivation_ends_sessions_sockets_and_tokens_and_reactivation_al
         off = await post_form(client, path, f"{path}/active", {"active": "0"})
         assert off.status_code == 303
         after = await jo_browser.get("/")
-        await socket.wait_closed()
+        await asyncio.wait_for(socket.wait_closed(), 5)
         async with server.client(jo.token) as api:
             token_answer = await api.get("/api/v1/conversations")
         relogin = await login(jo_browser, jo.email)

@@ -167,12 +167,14 @@ class AdminInboxesController(Controller):
 
 async def change_membership(runtime: Runtime, inbox_id: int, data: dict[str, str]) -> None:
     """`add` or `remove` one agent (by id) to or from an inbox."""
-    for verb, action in (("add", agents.add_member), ("remove", agents.remove_member)):
-        raw = data.get(verb, "")
-        if raw:
-            agent = await _agent(runtime, raw)
-            await action(runtime.db, agent.email, inbox_id)
-            return
+    if data.get("add"):
+        agent = await _agent(runtime, data["add"])
+        await agents.add_member(runtime.db, agent.email, inbox_id, announce=True)
+        return
+    if data.get("remove"):
+        agent = await _agent(runtime, data["remove"])
+        await agents.remove_member(runtime.db, agent.email, inbox_id)
+        return
     raise Invalid("choose an agent")
 
 
