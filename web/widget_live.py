@@ -16,8 +16,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.webchat import WidgetHub
+from connectors.webchat import WidgetHub, reply_key
 from inbox.events import EventRecord
+from inbox.outbox import record_delivery_status
 from inbox.webchat import widget_message_by_id
 from web.bus import BusEvent, BusPublisher
 from web.runtime import Runtime
@@ -76,9 +77,16 @@ class WidgetRelay:
             return
         async with self.runtime.db.read() as session:
             message = await widget_message_by_id(session, inbox_id, message_id)
-        if message is not None:
-            frame = {"type": "message", "conversation_id": conversation_id, "message": message}
-            self.hub.publish(conversation_id, frame, inbox_id)
+        if message is None:
+            return
+        frame = {"type": "message", "conversation_id": conversation_id, "message": message}
+        reached = self.hub.publish(conversation_id, frame, inbox_id)
+        if reached and payload.get("direction") == "out" and payload.get("status") == "sent":
+            # Sent by a process without this widget (a worker, another web process): it is
+            # delivered now that an open widget has it.
+            await record_delivery_status(
+                self.runtime.db, inbox_id, reply_key(message_id), "delivered"
+            )
 
     def _typing(self, payload: dict[str, Any]) -> None:
         if payload.get("author") != "agent":
