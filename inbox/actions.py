@@ -156,6 +156,9 @@ async def update_conversation(
     if snoozed_until is not UNSET and snoozed_until is not None:
         if not isinstance(snoozed_until, datetime):
             raise Invalid("snoozed_until must be a timestamp")
+        moment = _aware(snoozed_until)
+        if moment is not None and moment <= utcnow():
+            raise Invalid("snooze until a time in the future")
 
     async def work(tx: Tx) -> dict[str, Any]:
         conversation = await visible_conversation(tx.session, viewer, conversation_id)

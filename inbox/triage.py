@@ -3,7 +3,7 @@ is still ahead, and sending a failed reply again."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_
@@ -25,7 +25,6 @@ from inbox.models import (
     Role,
     Status,
     is_id,
-    utcnow,
 )
 from inbox.objects import message_object
 from inbox.outbox import retry_failed
@@ -51,18 +50,11 @@ async def assignable_agents(
 
 
 async def snooze_conversation(
-    db: Database,
-    viewer: Viewer,
-    conversation_id: int,
-    until: datetime,
-    now: datetime | None = None,
+    db: Database, viewer: Viewer, conversation_id: int, until: datetime
 ) -> dict[str, Any]:
-    """Snooze until a moment that is still ahead; a past one is refused and changes nothing."""
-    moment = until.replace(tzinfo=UTC) if until.tzinfo is None else until.astimezone(UTC)
-    if moment <= (now or utcnow()):
-        raise Invalid("snooze until a time in the future")
+    """Snooze until a moment that is still ahead (`update_conversation` refuses a past one)."""
     return await update_conversation(
-        db, viewer, conversation_id, status=Status.snoozed, snoozed_until=moment
+        db, viewer, conversation_id, status=Status.snoozed, snoozed_until=until
     )
 
 

@@ -369,3 +369,15 @@ async def test_a_failed_reply_shows_its_reason_and_retry_queues_it_again(server,
     assert f'action="{url}/messages/{reply["id"]}/retry"' in page.text
     assert retried.status_code == 200 and retried.json()["status"] == "queued"
     assert twice.status_code == 400 and inbound_retry.status_code == 400
+
+
+async def test_the_rest_api_refuses_a_snooze_in_the_past_too(server, db, settings):
+    api = await make_inbox(db, "api")
+    agent = await make_agent(db, inboxes=[api])
+    result = await ingest(db, inbound(api, "hello", email="p@example.org"), settings)
+    url = f"/api/v1/conversations/{result.conversation_id}"
+    async with server.client(agent.token) as client:
+        refused = await client.patch(url, json={"snoozed_until": "2020-01-01T00:00:00Z"})
+        shown = (await client.get(url)).json()
+    assert refused.status_code == 400 and "future" in refused.json()["error"]
+    assert shown["status"] == "open" and shown["snoozed_until"] is None
