@@ -39,6 +39,20 @@ PULLING: dict[
 class _Running:
     config: str  # the config the poller was started with, to notice a change
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def _run(
+    poll: Coroutine[Any, Any, None], poller: _Running, previous: _Running | None
+) -> None:
+    try:
+        if previous is not None:
+            # The old poller lets go of the mailbox (and its PostgreSQL lock) first.
+            with suppress(TimeoutError):
+                await asyncio.wait_for(previous.finished.wait(), 30)
+        await poll
+    finally:
+        poller.finished.set()
 
 
 async def start_pollers(
@@ -94,7 +108,8 @@ async def _reconcile(runtime: Any, running: dict[int, _Running]) -> int:
                 log.info("inbox %s changed its settings: restarting its poller", inbox.id)
                 current.stop.set()
             fresh = running[inbox.id] = _Running(config)
-            runtime.start_task(poll(runtime.db, runtime.settings, connector, inbox, fresh.stop))
+            work = poll(runtime.db, runtime.settings, connector, inbox, fresh.stop)
+            runtime.start_task(_run(work, fresh, current))
             started += 1
     for inbox_id in set(running) - wanted:
         running.pop(inbox_id).stop.set()  # deleted, or no longer pulling

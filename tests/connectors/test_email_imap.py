@@ -225,3 +225,41 @@ async def test_an_unverified_certificate_or_starttls_never_logs_in(db, settings,
         await _poller(db, settings, starttls)
     assert _logins(dovecot_tls) == []
     assert await count(db, "message") == 0
+
+
+async def test_changed_settings_restart_the_poller_and_a_removed_imap_host_stops_it(
+    db, settings, dovecot
+):
+    from sqlalchemy import update
+
+    from inbox.models import Inbox
+    from tests.conftest import LiveServer
+
+    inbox = await make_inbox(db, "email", config={"address": "support@shop.example",
+                                                   **dovecot.config()})
+    admin = await _client(dovecot)
+    assert (await admin.create("Support")).result == "OK"
+    await admin.logout()
+
+    async def configure(config):  # what an admin's edit of the inbox writes
+        async def work(tx):
+            await tx.session.execute(
+                update(Inbox).where(Inbox.id == inbox.id).values(config=config))
+        await db.run_write(work)
+
+    async def stored(n, timeout):
+        deadline = time.monotonic() + timeout
+        while await count(db, "message") < n and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        return await count(db, "message")
+
+    async with LiveServer(settings):
+        await _append(dovecot, "INBOX", *_mails(0, 1))
+        assert await stored(1, 10) == 1
+        await configure({"address": "support@shop.example", **dovecot.config("Support")})
+        await _append(dovecot, "Support", *_mails(1, 1))
+        assert await stored(2, 20) == 2  # the new mailbox is followed
+        await configure({"address": "support@shop.example"})  # no IMAP any more
+        await asyncio.sleep(6)
+        await _append(dovecot, "Support", *_mails(2, 1))
+        assert await stored(3, 7) == 2  # nobody polls it now
