@@ -4,9 +4,13 @@ Two signals per entry, each the best over its question and alternative phrasings
 - semantic: cosine of multilingual sentence embeddings (paraphrase, word order);
 - lexical: TF-IDF cosine over character 2- and 3-grams of the text without whitespace, so Korean
   spacing (`배송비얼마에요` / `배송비 얼마예요`), particles and English typos keep most grams.
-A logistic model over both and the lead over the runner-up turns them into a confidence that
-is calibrated on the calibration set in bench/faq_data and checked on a held-out set there
-(see bench/faq.py).
+A logistic model turns them into a confidence that is calibrated on the calibration set in
+bench/faq_data and checked on a held-out set there (see bench/faq.py). Besides the semantic
+score it reads three things that tell "about the same topic" from "answered by this entry":
+the lead over the runner-up (combined and semantic alone: a question between two entries is
+about neither) and how much of the question's content the entry's wording covers (a near-domain
+question such as "can I pay on delivery" shares "pay" with the payment entry, but its other
+content words are in no phrasing of it).
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ from scipy.sparse import csr_matrix
 from inbox.faq.encoder import ENCODER, SentenceEncoder, single_blas_thread
 
 # Fitted by `python bench/faq.py --fit` on the calibration set only (bench/faq_data/questions.csv;
-# the held-out set never takes part); the order is bias, semantic, lexical, margin over the
-# second-best entry.
-WEIGHTS = (-4.7, 6.77, 3.05, 4.63)
+# the held-out set never takes part); the order is the bias, then FEATURES.
+FEATURES = ("semantic", "margin", "coverage", "semantic_margin")
+WEIGHTS = (-3.88, 3.44, 2.92, 3.24, 2.59)
 SEMANTIC_SHARE = 0.6  # how much the embedding counts when ranking entries
 # The lowest threshold at which the calibration set answers >= 90 % right and <= 3 % of its
 # out-of-scope questions (headroom under the 5 % target for questions unlike the set).
-DEFAULT_THRESHOLD = 0.72
+DEFAULT_THRESHOLD = 0.76
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
@@ -66,7 +70,13 @@ class Match:
     confidence: float
     semantic: float
     lexical: float
-    margin: float
+    margin: float  # combined score's lead over the next entry
+    semantic_margin: float  # semantic score's lead over the best other entry
+    coverage: float  # idf-weighted share of the question's grams found in the entry's wording
+
+    def features(self) -> tuple[float, ...]:
+        """The confidence model's inputs, in the order of FEATURES."""
+        return tuple(float(getattr(self, name)) for name in FEATURES)
 
 
 def language_of(text: str) -> str:
@@ -106,6 +116,7 @@ class Matcher:
         self.encoder = encoder
         self.entries = [e for e in entries if e.phrasings]
         texts = [normalise(p) or p for e in self.entries for p in e.phrasings]
+        self.sizes = np.array([len(e.phrasings) for e in self.entries], dtype=np.int64)
         self.starts = np.cumsum([0] + [len(e.phrasings) for e in self.entries[:-1]])
         self.languages = np.array([e.language for e in self.entries])
         self.vectors = encoder.encode(texts) if texts else np.zeros((0, 512), np.float32)
@@ -138,20 +149,31 @@ class Matcher:
             (values, (rows, cols)), shape=(total, len(self.vocabulary)), dtype=np.float32
         )
 
-    def _lexical(self, text: str) -> np.ndarray:
+    def _lexical(self, text: str) -> tuple[np.ndarray, _QueryGrams]:
+        """TF-IDF cosine of `text` with every phrasing, and the text's known grams."""
         query = np.zeros(len(self.vocabulary), dtype=np.float32)
-        norm = 0.0
+        norm = total_idf = 0.0
         for gram, count in char_grams(text).items():
             col = self.vocabulary.get(gram)
-            weight = (1 + math.log(count)) * (
-                self.idf[col] if col is not None else self.unknown_idf
-            )
+            idf = self.idf[col] if col is not None else self.unknown_idf
+            weight = (1 + math.log(count)) * idf
             norm += weight * weight
+            total_idf += idf
             if col is not None:
                 query[col] = weight
+        grams = _QueryGrams(np.where(query > 0, self.idf, 0.0), total_idf)
         if norm == 0.0:
-            return np.zeros(self.grams.shape[0], dtype=np.float32)
-        return np.asarray(self.grams @ (query / math.sqrt(norm))).ravel()
+            return np.zeros(self.grams.shape[0], dtype=np.float32), grams
+        return np.asarray(self.grams @ (query / math.sqrt(norm))).ravel(), grams
+
+    def _coverage(self, index: int, grams: _QueryGrams) -> float:
+        """The idf-weighted share of the question's grams that any phrasing of the entry has."""
+        if grams.total_idf == 0.0:
+            return 0.0
+        pointers = self.grams.indptr
+        first, last = self.starts[index], self.starts[index] + self.sizes[index]
+        wording = np.unique(self.grams.indices[pointers[first] : pointers[last]])
+        return float(grams.idf[wording].sum() / grams.total_idf)
 
     def rank(self, text: str, limit: int = 3, language: str | None = None) -> list[Match]:
         """The best entries for `text`, most confident first (same-language entries only,
@@ -162,36 +184,49 @@ class Matcher:
         with single_blas_thread():  # type: ignore[attr-defined]
             semantic_rows = self.vectors @ query
         semantic = np.maximum.reduceat(semantic_rows, self.starts)
-        lexical = np.maximum.reduceat(self._lexical(text), self.starts)
+        lexical_rows, grams = self._lexical(text)
+        lexical = np.maximum.reduceat(lexical_rows, self.starts)
         combined = SEMANTIC_SHARE * semantic + (1 - SEMANTIC_SHARE) * lexical
+        eligible = semantic
         if language is not None:
             same = self.languages == language
             if same.any():
                 combined = np.where(same, combined, -np.inf)
+                eligible = np.where(same, semantic, -np.inf)
         order = np.argsort(-combined)[: max(limit, 2)]
         order = [i for i in order if np.isfinite(combined[i])]
+        semantic_top = [i for i in np.argsort(-eligible)[:2] if np.isfinite(eligible[i])]
         matches = []
         for rank, index in enumerate(order[:limit]):
             runner_up = order[rank + 1] if rank + 1 < len(order) else None
             margin = combined[index] - (combined[runner_up] if runner_up is not None else 0.0)
+            other = [eligible[i] for i in semantic_top if i != index][:1]
+            features = {
+                "semantic": float(semantic[index]),
+                "margin": float(margin),
+                "coverage": self._coverage(index, grams),
+                "semantic_margin": float(semantic[index] - (other[0] if other else 0.0)),
+            }
             matches.append(
                 Match(
                     entry_id=self.entries[index].entry_id,
-                    confidence=confidence(semantic[index], lexical[index], margin),
-                    semantic=float(semantic[index]),
+                    confidence=confidence([features[name] for name in FEATURES]),
                     lexical=float(lexical[index]),
-                    margin=float(margin),
+                    **features,
                 )
             )
         return matches
 
 
-def confidence(
-    semantic: float, lexical: float, margin: float, weights: Sequence[float] = WEIGHTS
-) -> float:
-    """The calibrated probability that the top entry is the right answer."""
-    bias, w_semantic, w_lexical, w_margin = weights
-    value = bias + w_semantic * semantic + w_lexical * lexical + w_margin * margin
+@dataclass(frozen=True)
+class _QueryGrams:
+    idf: np.ndarray  # per vocabulary column: its idf where the question has the gram, else 0
+    total_idf: float  # idf of all the question's grams, unknown ones included
+
+
+def confidence(features: Sequence[float], weights: Sequence[float] = WEIGHTS) -> float:
+    """The calibrated probability that the top entry is the right answer (FEATURES' order)."""
+    value = weights[0] + sum(w * f for w, f in zip(weights[1:], features, strict=True))
     return float(_sigmoid(float(value)))
 
 
