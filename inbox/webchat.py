@@ -118,8 +118,9 @@ async def _attachments(
 ) -> dict[int, list[dict[str, Any]]]:
     if not message_ids:
         return {}
+    # sqlmodel's select is typed for up to four columns.
     rows = await session.execute(
-        select(
+        select(  # type: ignore[call-overload]
             Attachment.id,
             Attachment.message_id,
             Attachment.filename,
