@@ -96,7 +96,15 @@ class ConversationsController(Controller):
             )
         return page.as_dict()
 
-    @post("/{conversation_id:int}/messages", status_code=201, request_max_body_size=MAX_REPLY_BODY)
+    @post(
+        "/{conversation_id:int}/messages",
+        status_code=201,
+        request_max_body_size=MAX_REPLY_BODY,
+        description=(
+            'JSON {"text", "private": false, "inbox_id": optional}, or multipart/form-data with '
+            "the fields text, private, inbox_id and any number of `files` (at most 10) to attach."
+        ),
+    )
     async def post_message(
         self,
         request: Request[Any, Any, Any],
