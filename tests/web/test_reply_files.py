@@ -83,3 +83,24 @@ async def test_a_plain_form_without_files_still_works_and_a_refused_file_stores_
     assert "sms replies cannot carry files" in refused.json()["error"]
     assert forged.status_code == 403
     assert (await count(db, "message"), await count(db, "attachment")) == before
+
+
+async def test_line_breaks_typed_in_the_reply_box_are_stored_as_typed(server, db, settings):
+    chat = await make_inbox(db, "webchat", "Website chat")
+    agent = await make_agent(db, inboxes=[chat])
+    first = await ingest(db, inbound(chat, "Hello?", webchat="visitor-2"), settings)
+    async with server.client() as browser:
+        await login(browser, agent.email)
+        page = await browser.get(f"/conversations/{first.conversation_id}")
+        # A browser submits a textarea's line breaks as CRLF.
+        sent = await browser.post(
+            f"/conversations/{first.conversation_id}/reply",
+            data={"text": "Hi!\r\nYour order left today.\r\n\r\nMinji",
+                  "_csrf_token": csrf_from(page.text)},
+            files=[("files", ("", b"", "application/octet-stream"))],
+        )
+    assert sent.status_code == 303, sent.text
+    async with server.client(agent.token) as api:
+        items = (await api.get(f"/api/v1/conversations/{first.conversation_id}/messages")).json()
+    [reply] = [m for m in items["items"] if m["direction"] == "out"]
+    assert reply["text"] == "Hi!\nYour order left today.\n\nMinji"

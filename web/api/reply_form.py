@@ -60,7 +60,8 @@ async def read_form_reply(request: Request[Any, Any, Any], limits: Limits) -> Re
             await item.close()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     return ReplyForm(
-        fields.get("text", ""),
+        # HTML forms send a textarea's line breaks as CRLF; store them as typed.
+        fields.get("text", "").replace("\r\n", "\n"),
         fields.get("private", "").lower() in ("on", "true", "1", "yes"),
         chosen_inbox(fields.get("inbox_id", "")),
         files,
