@@ -17,6 +17,7 @@ class Viewer:
     is_admin: bool
     inbox_ids: frozenset[int]
     locale: str = "en"
+    time_zone: str = ""  # IANA name the agent's UI shows times in; "" until set (UTC)
 
     @property
     def scope(self) -> frozenset[int] | None:

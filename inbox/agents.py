@@ -7,6 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -183,6 +184,36 @@ async def set_locale(db: Database, agent_id: int, locale: str) -> None:
     await db.run_write(work)
 
 
+def valid_time_zone(name: str) -> str:
+    """An IANA time zone name zoneinfo knows, else Invalid."""
+    name = name.strip()
+    if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+        raise Invalid("time zone must be an IANA name such as Asia/Seoul")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"unknown time zone: {name}") from None
+    return name
+
+
+async def set_time_zone(
+    db: Database, agent_id: int, name: str, *, only_unset: bool = False
+) -> None:
+    """The agent's time zone; with `only_unset`, only when none is set yet (the first login)."""
+    zone = valid_time_zone(name)
+
+    async def work(tx: Tx) -> None:
+        agent = await tx.session.get(Agent, agent_id)
+        if agent is None:
+            raise Invalid("no such agent")
+        if only_unset and agent.time_zone:
+            return
+        agent.time_zone = zone
+        tx.session.add(agent)
+
+    await db.run_write(work)
+
+
 async def authenticate_password(session: AsyncSession, email: str, password: str) -> Agent | None:
     """The active agent with this email and password, or None."""
     agent = await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
@@ -207,7 +238,9 @@ async def agent_by_token(session: AsyncSession, token: str) -> Agent | None:
 async def viewer_for(session: AsyncSession, agent: Agent) -> Viewer:
     """What this agent may see."""
     inboxes = await member_inbox_ids(session, agent.id or 0)
-    return Viewer(agent.id or 0, agent.role == Role.admin, inboxes, agent.locale)
+    return Viewer(
+        agent.id or 0, agent.role == Role.admin, inboxes, agent.locale, agent.time_zone or ""
+    )
 
 
 async def create_inbox(

@@ -78,6 +78,7 @@ class Agent(SQLModel, table=True):
     session_version: int = Field(default=1)
     locale: str = Field(default="en", max_length=8)
     avatar_url: str | None = Field(default=None, max_length=500)  # shown in the chat widget
+    time_zone: str | None = Field(default=None, max_length=64)  # IANA name; None until set
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -21,6 +21,7 @@ from web.api.attachments import AttachmentsController
 from web.api.canned import CannedRepliesController
 from web.api.conversations import ConversationsController
 from web.api.customers import CustomersController
+from web.api.messages import MessagesController
 from web.api.faq import FaqController, FaqSuggestionsController, ReportsController
 from web.api.labels import LabelsController
 from web.api.profile import ProfileController
@@ -31,7 +32,7 @@ from web.browser_rules import same_site_sockets, security_headers
 from web.errors import HANDLERS
 from web.live import Fanout, agent_socket
 from web.runtime import Runtime
-from web.ui import language
+from web.ui import language, local_time
 from web.ui.admin_faq import AdminFaqController
 from web.ui.conversation_faq import ConversationFaqController
 from web.ui.conversation_page import ConversationPageController
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             WebhookController,
             ConversationsController,
             CustomersController,
+            MessagesController,
             FaqController,
             FaqSuggestionsController,
             ReportsController,
@@ -163,4 +165,5 @@ def _templates() -> Environment:
         loader=FileSystemLoader(UI / "templates"), autoescape=select_autoescape(default=True)
     )
     language.install(environment)
+    local_time.install(environment)
     return environment

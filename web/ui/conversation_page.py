@@ -3,10 +3,10 @@ server's partials, retry, snooze, assignment, and the customer panel's edits and
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -23,7 +23,7 @@ from inbox.reply_options import customer_suggestions, reply_options
 from inbox.timeline import parse_ids, timeline_before, timeline_messages
 from inbox.triage import assignable_agents, retry_message, snooze_conversation
 from web.runtime import Runtime
-from web.ui.language import language_of, translate
+from web.ui.local_time import day_labels, parse_local
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 SHORTCUTS = (
@@ -33,22 +33,6 @@ SHORTCUTS = (
     ("z", "Snooze"),
     ("?", "Show these shortcuts"),
 )
-
-
-def day_labels(request: Request[Any, Any, Any], messages: list[dict[str, Any]]) -> dict[str, str]:
-    """'Today', 'Yesterday' or the localised date for each day (UTC) these messages fall on."""
-    language = language_of(request)
-    today = datetime.now(UTC).date()
-    labels: dict[str, str] = {}
-    for day in {m["created_at"][:10] for m in messages}:
-        moment = date.fromisoformat(day)
-        if moment == today:
-            labels[day] = translate(language, "Today")
-        elif moment == today - timedelta(days=1):
-            labels[day] = translate(language, "Yesterday")
-        else:
-            labels[day] = format_date(moment, format="full", locale=language)
-    return labels
 
 
 async def conversation_view(
@@ -74,7 +58,7 @@ async def conversation_view(
             "customer": customer,
             "messages": page.items,
             "before": page.next,
-            "days": day_labels(request, page.items),
+            "days": day_labels(request, [m["created_at"] for m in page.items]),
             "seq": seq,
             "viewer": viewer,
             "statuses": list(Status.__members__),
@@ -120,9 +104,12 @@ def assignee_choice(raw: str, viewer: Viewer) -> Any:
     raise Invalid("assign must be me, none or an agent id")
 
 
-def snooze_moment(raw: str, offset: str) -> datetime:
-    """A `datetime-local` value and the browser's UTC offset in minutes (as JS gives it)."""
+def snooze_moment(raw: str, offset: str, zone: str) -> datetime:
+    """A `datetime-local` value in the agent's zone; before one is set, the browser's UTC offset
+    in minutes (as JS gives it)."""
     try:
+        if zone:
+            return parse_local(raw, ZoneInfo(zone))
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise Invalid("snooze until must be a date and time") from None
@@ -164,7 +151,7 @@ class ConversationPageController(Controller):
             "conversation": conversation,
             "messages": items,
             "before": cursor,
-            "days": day_labels(request, items),
+            "days": day_labels(request, [m["created_at"] for m in items]),
         }
         return Template("_timeline_page.html", context=context)
 
@@ -194,7 +181,9 @@ class ConversationPageController(Controller):
     ) -> Any:
         """Status and assignee; `snooze_until` (with `tz_offset`) snoozes instead."""
         if data.get("snooze_until"):
-            moment = snooze_moment(data["snooze_until"], data.get("tz_offset", "0"))
+            moment = snooze_moment(
+                data["snooze_until"], data.get("tz_offset", "0"), ui_viewer.time_zone
+            )
             result = await snooze_conversation(runtime.db, ui_viewer, conversation_id, moment)
             return answer(request, conversation_id, result)
         changes: dict[str, Any] = {}

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from inbox import actions, queries
 from inbox.access import Viewer
-from inbox.agents import authenticate_password, set_locale
+from inbox.agents import authenticate_password, set_locale, set_time_zone
 from inbox.errors import Invalid
 from inbox.read_markers import mark_read
 from inbox.sms import sms_length
@@ -22,6 +22,7 @@ from web.api.reply_form import MAX_REPLY_BODY, read_form_reply
 from web.runtime import Runtime
 from web.ui.conversation_page import conversation_view
 from web.ui.language import language_of, translate
+from web.ui.local_time import time_zone_names
 from web.ui.session import start_session, viewer_from_session
 from web.ui.throttle import LoginThrottle
 
@@ -53,6 +54,7 @@ async def provide_ui_viewer(
             request.url.path + (f"?{request.url.query}" if request.url.query else "")
         )
     request.state.ui_language = viewer.locale
+    request.state.ui_time_zone = viewer.time_zone
     return viewer
 
 
@@ -99,6 +101,12 @@ class PagesController(Controller):
                 },
             )
         start_session(request, agent)
+        if not agent.time_zone and data.get("time_zone"):
+            # The browser's zone on first login; a zone it sends that we do not know stays unset.
+            try:
+                await set_time_zone(runtime.db, agent.id or 0, data["time_zone"], only_unset=True)
+            except Invalid:
+                pass
         return Redirect(target, status_code=303)
 
     @post("/logout", status_code=303)
@@ -116,6 +124,25 @@ class PagesController(Controller):
     ) -> Redirect:
         """The agent picks the UI language; it sticks to the agent, not the browser."""
         await set_locale(runtime.db, ui_viewer.agent_id, data.get("language", ""))
+        return Redirect(local_path(data.get("next")), status_code=303)
+
+    @get("/time-zone")
+    async def time_zone_page(
+        self, ui_viewer: NamedDependency[Viewer], next: FromQuery[str | None] = None
+    ) -> Template:
+        """A page to pick the zone times are shown in."""
+        context = {"viewer": ui_viewer, "zones": time_zone_names(), "next": local_path(next)}
+        return Template("time_zone.html", context=context)
+
+    @post("/time-zone", status_code=303)
+    async def choose_time_zone(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        data: Form,
+    ) -> Redirect:
+        """The agent picks the zone every time in the UI is shown in."""
+        await set_time_zone(runtime.db, ui_viewer.agent_id, data.get("time_zone", ""))
         return Redirect(local_path(data.get("next")), status_code=303)
 
     @get("/conversations/{conversation_id:int}")

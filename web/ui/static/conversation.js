@@ -133,7 +133,13 @@
     if (!snoozed.hidden) {
       const time = snoozed.querySelector("time");
       time.dateTime = c.snoozed_until;
-      time.textContent = c.snoozed_until.slice(0, 16).replace("T", " ") + " UTC";
+      // Shown in the agent's zone, as the server renders it ("sv-SE" gives YYYY-MM-DD HH:MM).
+      const zone = snoozed.dataset.timeZone || "UTC";
+      const shown = new Intl.DateTimeFormat("sv-SE", {
+        timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit",
+      }).format(new Date(c.snoozed_until));
+      time.textContent = shown + " " + zone;
     }
     const assignee = document.getElementById("conv-assignee");
     const option = document.querySelector('#assign-select option[value="' + c.assignee_id + '"]');
@@ -144,8 +150,13 @@
   }
 
   function localNow() {
-    const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
-    return now.toISOString().slice(0, 16);
+    // The agent's zone (the server reads the input in it), as a datetime-local value.
+    const holder = document.getElementById("conv-snoozed");
+    const zone = (holder && holder.dataset.timeZone) || "UTC";
+    return new Intl.DateTimeFormat("sv-SE", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit",
+    }).format(new Date()).replace(" ", "T");
   }
   const snoozeInput = document.getElementById("snooze-until");
   if (snoozeInput) snoozeInput.min = localNow();
