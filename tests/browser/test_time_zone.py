@@ -1,0 +1,57 @@
+"""The agent's time zone in headless Chromium: the browser's zone (Asia/Seoul) becomes the agent's
+on first login, and the timeline shows Seoul times and days. Screenshot: $INBOX_SCREENSHOTS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from inbox.ingest import ingest
+from tests.browser.test_ui import browser, playwright_api, shoot, sign_in  # noqa: F401
+from tests.factories import inbound, make_agent, make_inbox
+
+
+async def test_the_browsers_zone_becomes_the_agents_and_times_are_local(
+    server,
+    db,
+    settings,
+    browser,  # noqa: F811
+):
+    api = await make_inbox(db, "api")
+    agent = await make_agent(db, inboxes=[api])
+    # 08:30 yesterday in Seoul: 23:30 UTC the day before that.
+    seoul_yesterday = datetime.now(ZoneInfo("Asia/Seoul")).date() - timedelta(days=1)
+    sent = datetime(*seoul_yesterday.timetuple()[:3], 8, 30, tzinfo=ZoneInfo("Asia/Seoul"))
+    result = await ingest(
+        db,
+        inbound(api, "morning in Seoul", email="seoul@example.org", sent_at=sent.astimezone(UTC)),
+        settings,
+    )
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id="Asia/Seoul"
+    )
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await sign_in(page, server.url, agent.email)
+    async with db.read() as session:
+        stored = await session.execute(
+            text("SELECT time_zone FROM agent WHERE id = :i"), {"i": agent.id}
+        )
+        assert stored.scalar_one() == "Asia/Seoul"
+    await page.goto(f"{server.url}/conversations/{result.conversation_id}")
+    expect = playwright_api.expect
+    message = page.locator(f"#m{result.message_id}")
+    await expect(message.locator("time").first).to_have_text("08:30")
+    day = page.locator("#timeline li.day").first
+    await expect(day).to_have_attribute("data-day", seoul_yesterday.isoformat())
+    await expect(day).to_have_text("Yesterday")
+    await expect(page.locator(".time-zone-link")).to_have_text("Asia/Seoul")
+    await shoot(page, "conversation-seoul-time")
+    await page.click(".time-zone-link")
+    await expect(page.locator("#time-zone")).to_have_value("Asia/Seoul")
+    await shoot(page, "time-zone-page")
+    assert errors == []
+    await context.close()
