@@ -1,5 +1,6 @@
 """The agent's time zone in headless Chromium: the browser's zone (Asia/Seoul) becomes the agent's
-on first login, and the timeline shows Seoul times and days. Screenshot: $INBOX_SCREENSHOTS."""
+on first login, and the timeline shows Seoul times and days; the customer panel follows another
+agent's edit live. Screenshots: $INBOX_SCREENSHOTS."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import text
 from inbox.ingest import ingest
 from tests.browser.test_ui import browser, playwright_api, shoot, sign_in  # noqa: F401
 from tests.factories import inbound, make_agent, make_inbox
+from tests.web.test_pages import csrf_from, login
 
 
 async def test_the_browsers_zone_becomes_the_agents_and_times_are_local(
@@ -53,5 +55,39 @@ async def test_the_browsers_zone_becomes_the_agents_and_times_are_local(
     await page.click(".time-zone-link")
     await expect(page.locator("#time-zone")).to_have_value("Asia/Seoul")
     await shoot(page, "time-zone-page")
+    assert errors == []
+    await context.close()
+
+
+async def test_an_attribute_set_by_another_agent_appears_in_the_open_panel(
+    server,
+    db,
+    settings,
+    browser,  # noqa: F811
+):
+    api = await make_inbox(db, "api")
+    viewer = await make_agent(db, inboxes=[api])
+    editor = await make_agent(db, inboxes=[api])
+    result = await ingest(db, inbound(api, "hi", email="live@example.org"), settings)
+    url = f"/conversations/{result.conversation_id}"
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await sign_in(page, server.url, viewer.email)
+    await page.goto(f"{server.url}{url}")
+    expect = playwright_api.expect
+    await expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#customer-live dt")).to_have_count(0)
+    async with server.client() as client:  # the other agent, in another browser
+        await login(client, editor.email)
+        token = csrf_from((await client.get(url)).text)
+        edited = await client.post(
+            f"{url}/customer", data={"key": "plan", "value": "gold", "_csrf_token": token}
+        )
+        assert edited.status_code == 303
+    await expect(page.locator("#customer-live dt")).to_have_text(["plan"], timeout=5000)
+    await expect(page.locator("#customer-live dd").first).to_contain_text("gold")
+    await shoot(page, "customer-panel-live-attribute")
     assert errors == []
     await context.close()

@@ -155,6 +155,24 @@ class ConversationPageController(Controller):
         }
         return Template("_timeline_page.html", context=context)
 
+    @get("/customer-panel")
+    async def customer_panel(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+    ) -> Template:
+        """The panel's attributes and other conversations as they are now (for live frames)."""
+        async with runtime.db.read() as session:
+            conversation = await queries.conversation_detail(session, ui_viewer, conversation_id)
+            customer_id = conversation["customer_id"]
+            context = {
+                "conversation": conversation,
+                "customer": await queries.customer_detail(session, ui_viewer, customer_id),
+                "conversations": await customer_conversations(session, ui_viewer, customer_id),
+            }
+        return Template("_customer_live.html", context=context)
+
     @post("/messages/{message_id:int}/retry", status_code=303)
     async def retry(
         self,

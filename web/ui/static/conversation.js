@@ -111,15 +111,33 @@
       want(p.id);
     } else if (frame.type === "conversation.updated" && String(p.id) === conversationId) {
       showConversation(p);
+      refreshPanel();
+    } else if (frame.type === "conversation.updated" && String(p.customer_id) === customerId) {
+      refreshPanel();  // another of this customer's conversations changed
     } else if (frame.type === "customer.updated" && String(p.id) === customerId) {
       const title = document.querySelector(".thread h1");
       if (title && p.name && title.firstChild) title.firstChild.textContent = p.name + " ";
+      refreshPanel();
     } else if ((frame.type === "customer.merged" || frame.type === "customer.unmerged") &&
                (String(p.survivor_id) === customerId || String(p.merged_id) === customerId)) {
       notice.textContent = scroller.dataset.changed || "";
       notice.hidden = false;
+      refreshPanel();
     }
   });
+
+  // --- The customer panel's attributes and other conversations, re-rendered by the server.
+  let panelTimer = null;
+  function refreshPanel() {
+    clearTimeout(panelTimer);  // a burst of frames makes one request
+    panelTimer = setTimeout(async function () {
+      const holder = document.getElementById("customer-live");
+      if (!holder) return;
+      const response = await fetch("/conversations/" + conversationId + "/customer-panel",
+                                   { credentials: "same-origin" });
+      if (response.ok) holder.innerHTML = await response.text();
+    }, 150);
+  }
 
   // --- Status, assignee, snooze as the server says they are now.
   function showConversation(c) {
