@@ -21,9 +21,9 @@ from web.api.attachments import AttachmentsController
 from web.api.canned import CannedRepliesController
 from web.api.conversations import ConversationsController
 from web.api.customers import CustomersController
-from web.api.messages import MessagesController
 from web.api.faq import FaqController, FaqSuggestionsController, ReportsController
 from web.api.labels import LabelsController
+from web.api.messages import MessagesController
 from web.api.profile import ProfileController
 from web.api.sms import SmsController
 from web.api.stream import SearchController
@@ -33,12 +33,12 @@ from web.errors import HANDLERS
 from web.live import Fanout, agent_socket
 from web.runtime import Runtime
 from web.ui import language, local_time
-from web.ui.admin_faq import AdminFaqController
-from web.ui.conversation_faq import ConversationFaqController
-from web.ui.conversation_page import ConversationPageController
 from web.ui.admin_agents import AdminAgentsController
+from web.ui.admin_faq import AdminFaqController
 from web.ui.admin_inboxes import AdminInboxesController
 from web.ui.canned import CannedPagesController
+from web.ui.conversation_faq import ConversationFaqController
+from web.ui.conversation_page import ConversationPageController
 from web.ui.label_forms import LabelFormsController
 from web.ui.list_page import ListController
 from web.ui.pages import LoginRequired, PagesController, login_redirect, provide_ui_viewer
