@@ -13,11 +13,13 @@ from inbox.channel import InvalidInbound
 from inbox.identity import KINDS, normalise, normalise_phone
 from inbox.settings import Limits
 
-FUZZ = settings(max_examples=200, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 REGIONS = st.sampled_from([*sorted(phonenumbers.SUPPORTED_REGIONS), "ZZ"])
 KIND_NAMES = st.sampled_from([*KINDS, "whatsapp", "WhatsApp", " Phone ", "EMAIL", ""]) | st.text(
-    max_size=10)
+    max_size=10
+)
 
 
 def _example(region: str) -> str | None:
@@ -28,10 +30,26 @@ def _example(region: str) -> str | None:
 # Real numbers of every region (E.164), and phone-shaped junk around them.
 E164 = st.sampled_from(sorted({e for r in phonenumbers.SUPPORTED_REGIONS if (e := _example(r))}))
 PHONE_SHAPED = st.text(alphabet="+0123456789 ()-.x#*/extwhatsap:\u0661\u00b2\uff11", max_size=30)
-VALUES = (st.text(max_size=60) | PHONE_SHAPED | E164
-          | st.builds(lambda a, b: f"{a}@{b}", st.text(max_size=20), st.text(max_size=20))
-          | st.sampled_from(["whatsapp:", "tel:+", "sms:  ", "a@b.c", "A@B.C ", "x\x00@y.z",
-                             "\u0130@x.com", "+" + "9" * 50, "\ud800", "\u202e+15550100"]))
+VALUES = (
+    st.text(max_size=60)
+    | PHONE_SHAPED
+    | E164
+    | st.builds(lambda a, b: f"{a}@{b}", st.text(max_size=20), st.text(max_size=20))
+    | st.sampled_from(
+        [
+            "whatsapp:",
+            "tel:+",
+            "sms:  ",
+            "a@b.c",
+            "A@B.C ",
+            "x\x00@y.z",
+            "\u0130@x.com",
+            "+" + "9" * 50,
+            "\ud800",
+            "\u202e+15550100",
+        ]
+    )
+)
 
 
 def _normalised(kind: str, value: str, region: str) -> tuple[str, str] | None:
@@ -69,8 +87,12 @@ def test_phone_normalisation_is_e164_or_invalid_and_idempotent(value, region):
 
 
 @FUZZ
-@given(number=E164, region=REGIONS, spacing=st.sampled_from(["", " ", "  "]),
-       prefix=st.sampled_from(["whatsapp:", "WhatsApp:", "whatsapp: "]))
+@given(
+    number=E164,
+    region=REGIONS,
+    spacing=st.sampled_from(["", " ", "  "]),
+    prefix=st.sampled_from(["whatsapp:", "WhatsApp:", "whatsapp: "]),
+)
 def test_whatsapp_prefixed_and_plain_e164_are_the_same_phone_identity(
     number, region, spacing, prefix
 ):
@@ -104,20 +126,44 @@ def _mail(headers: list[tuple[str, str]], body: bytes) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-HEADER_NAMES = st.sampled_from(["From", "Subject", "Content-Type", "Content-Transfer-Encoding",
-                                "Content-Disposition", "Date", "Message-ID", "MIME-Version"])
-HEADER_VALUES = st.sampled_from([
-    "multipart/mixed; boundary=b", "multipart/alternative; boundary=\"b\"", "text/html",
-    "text/plain; charset=bogus", "text/plain; charset=utf-7", "base64", "quoted-printable",
-    "attachment; filename=\"../../x\\x00.txt\"", "=?utf-8?b?PHNjcmlwdD4=?=", "=?x?q?=FF?=",
-    "Mon, 99 Foo 99999 99:99:99 +9999", "message/rfc822"]) | st.text(max_size=40)
+HEADER_NAMES = st.sampled_from(
+    [
+        "From",
+        "Subject",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "Content-Disposition",
+        "Date",
+        "Message-ID",
+        "MIME-Version",
+    ]
+)
+HEADER_VALUES = st.sampled_from(
+    [
+        "multipart/mixed; boundary=b",
+        'multipart/alternative; boundary="b"',
+        "text/html",
+        "text/plain; charset=bogus",
+        "text/plain; charset=utf-7",
+        "base64",
+        "quoted-printable",
+        'attachment; filename="../../x\\x00.txt"',
+        "=?utf-8?b?PHNjcmlwdD4=?=",
+        "=?x?q?=FF?=",
+        "Mon, 99 Foo 99999 99:99:99 +9999",
+        "message/rfc822",
+    ]
+) | st.text(max_size=40)
 PARTS = st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=4).flatmap(
-    lambda headers: st.binary(max_size=120).map(lambda body: _mail(headers, body)))
-MIME = (st.binary(max_size=600)
-        | st.builds(_mail, st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=6),
-                    st.lists(PARTS, max_size=3).map(
-                        lambda parts: b"".join(b"--b\r\n" + p + b"\r\n" for p in parts)
-                        + b"--b--\r\n")))
+    lambda headers: st.binary(max_size=120).map(lambda body: _mail(headers, body))
+)
+MIME = st.binary(max_size=600) | st.builds(
+    _mail,
+    st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=6),
+    st.lists(PARTS, max_size=3).map(
+        lambda parts: b"".join(b"--b\r\n" + p + b"\r\n" for p in parts) + b"--b--\r\n"
+    ),
+)
 
 
 @FUZZ
