@@ -358,11 +358,18 @@
       }).catch(function () { note.remove(); say(t.uploadFailed); });
   }
   var typedAt = 0;
-  input.addEventListener("input", function () {  // agents see "… is typing", a few times a minute at most
-    var now = Date.now();
-    if (now - typedAt < 2500 || !ws || ws.readyState !== 1 || !input.value) return;
-    typedAt = now;
+  var typingLater = null;
+  function sendTyping() {
+    typingLater = null;
+    if (!ws || ws.readyState !== 1 || !input.value) return;
+    typedAt = Date.now();
     ws.send(JSON.stringify({ type: "typing" }));
+  }
+  input.addEventListener("input", function () {  // agents see "… is typing", a few times a minute at most
+    var wait = typedAt + 2500 - Date.now();
+    if (wait <= 0) return sendTyping();
+    // Typing that starts inside the quiet window is still told, once the window ends.
+    if (!typingLater) typingLater = setTimeout(sendTyping, wait);
   });
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
