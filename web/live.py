@@ -22,6 +22,7 @@ from inbox.access import Viewer
 from inbox.events import events_since, last_seq, revocations_since
 from web.auth import viewer_from_token
 from web.bus import BusEvent, frame_json, subscribe
+from web.presence import AgentNotices
 from web.runtime import Runtime
 from web.sockets import EXTENSION, FrameWriter, text_frame
 from web.ui.session import viewer_from_session
@@ -194,7 +195,8 @@ async def agent_socket(socket: WebSocket[Any, Any, Any], runtime: NamedDependenc
     listener = Listener(viewer, writer)
     # Listen before replaying, so nothing published during the replay is lost.
     fanout.add(listener)
-    receiver = asyncio.ensure_future(_drain_incoming(socket))
+    notices = AgentNotices(runtime, viewer)
+    receiver = asyncio.ensure_future(_receive(socket, notices))
     try:
         last = await _replay(socket, runtime, viewer, since)
         fanout.go_live(listener, last)
@@ -209,6 +211,8 @@ async def agent_socket(socket: WebSocket[Any, Any, Any], runtime: NamedDependenc
     finally:
         receiver.cancel()
         fanout.remove(listener)
+        with suppress(Exception):  # the socket is gone either way; this is only a courtesy
+            await notices.close()
 
 
 async def _replay(
@@ -255,7 +259,12 @@ async def _pump(
         closing.cancel()
 
 
-async def _drain_incoming(socket: WebSocket[Any, Any, Any]) -> None:
+async def _receive(socket: WebSocket[Any, Any, Any], notices: AgentNotices) -> None:
+    """The tab's own frames: which conversation it views and when its agent types."""
     with suppress(WebSocketDisconnect):
         while True:
-            await socket.receive_data(mode="text")
+            text = await socket.receive_data(mode="text")
+            try:
+                await notices.receive(text)
+            except Exception:  # a notice that cannot be passed on must not end the socket
+                log.warning("could not pass on an agent's notice", exc_info=True)

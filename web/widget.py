@@ -18,7 +18,7 @@ from litestar import Controller, Request, Response, WebSocket, get, post, websoc
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, WebSocketDisconnect
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from connectors.base import ChannelInbox, InboundAttachment, InvalidInbound, SignatureError
 from connectors.payload import json_object
@@ -32,7 +32,6 @@ from connectors.webchat import (
     WidgetSocket,
 )
 from inbox.access import Viewer
-from inbox.avatars import agent_face
 from inbox.errors import Invalid, NotFound, TooLarge, Unsupported
 from inbox.ingest import conversation_inbox_ids, ingest
 from inbox.queries import visible_conversation
@@ -47,6 +46,7 @@ from inbox.webchat import (
 )
 from web.api.attachments import attachment_response
 from web.errors import HANDLERS
+from web.presence import announce_agent_typing
 from web.runtime import Runtime
 from web.widget_live import announce_typing
 from web.widget_throttle import WidgetThrottle
@@ -261,22 +261,14 @@ class AgentTypingController(Controller):
         runtime: NamedDependency[Runtime],
         viewer: NamedDependency[Viewer],
         conversation_id: FromPath[int],
+        private: FromQuery[bool] = False,
     ) -> dict[str, int]:
-        """Tell the visitor's open widgets (on any web process) an agent is typing."""
+        """Tell the other agents and, unless `private`, the visitor's open widgets (on any web
+        process) that this agent is typing."""
         async with runtime.db.read() as session:
             await visible_conversation(session, viewer, conversation_id)
             inbox_ids = await conversation_inbox_ids(session, conversation_id)
-            name, avatar = await agent_face(session, viewer.agent_id)
-        await announce_typing(
-            runtime,
-            inbox_ids,
-            {
-                "conversation_id": conversation_id,
-                "author": "agent",
-                "agent_name": name,
-                "agent_avatar": avatar,
-            },
-        )
+        await announce_agent_typing(runtime, viewer, conversation_id, inbox_ids, private)
         return {"conversation_id": conversation_id}
 
 

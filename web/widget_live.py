@@ -89,8 +89,8 @@ class WidgetRelay:
             )
 
     def _typing(self, payload: dict[str, Any]) -> None:
-        if payload.get("author") != "agent":
-            return  # a visitor's typing is for agents only
+        if payload.get("author") != "agent" or payload.get("private"):
+            return  # a visitor's typing, or an agent's private note, is for agents only
         frame = {
             "type": "typing",
             "conversation_id": payload.get("conversation_id"),
@@ -102,8 +102,12 @@ class WidgetRelay:
 
 
 async def announce_typing(
-    runtime: Runtime, inbox_ids: Iterable[int], payload: dict[str, Any]
+    runtime: Runtime,
+    inbox_ids: Iterable[int],
+    payload: dict[str, Any],
+    event_type: str = "typing",
 ) -> None:
-    """Tell every web process someone is typing: agents of `inbox_ids`, and the widgets."""
-    record = EventRecord(seq=0, type="typing", payload=payload, inbox_ids=frozenset(inbox_ids))
+    """Tell every web process someone is typing (or, for `presence`, viewing): agents of
+    `inbox_ids`, and the widgets. A passing notice: seq 0, never stored."""
+    record = EventRecord(seq=0, type=event_type, payload=payload, inbox_ids=frozenset(inbox_ids))
     await BusPublisher(runtime.backend).publish([record])

@@ -363,6 +363,22 @@ async def test_agent_typing_reaches_only_that_conversations_widget(server, db, i
     assert to_bob["conversation_id"] == b["conversation_id"]
 
 
+async def test_an_agents_private_note_typing_stays_with_the_agents(server, db, inbox, agent):
+    alice = visitor_id()
+    a = await posted(server, inbox, alice, "Alice here")
+    async with widget_socket(server, inbox, alice) as alice_ws:
+        await frame(alice_ws)
+        async with server.client(agent.token) as client:
+            note = await client.post(f"/api/v1/conversations/{a['conversation_id']}/typing",
+                                     params={"private": "true"})
+            with pytest.raises(TimeoutError):
+                await frame(alice_ws, timeout=0.6)
+            reply = await client.post(f"/api/v1/conversations/{a['conversation_id']}/typing")
+            told = await frame(alice_ws)
+    assert (note.status_code, reply.status_code) == (202, 202)
+    assert told["type"] == "typing" and told["agent_name"] == "Jamie Agent"
+
+
 async def run_cli(settings, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
     env.update(INBOX_DATABASE_URL=settings.database_url, INBOX_PUBLIC_URL="https://inbox.test")

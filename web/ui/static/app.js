@@ -6,6 +6,7 @@
   let seq = Number(body.dataset.seq || 0);
   let delay = 500;
   let pending = null;
+  let live = null;
 
   function show(label, kind) {
     if (!state) return;
@@ -37,7 +38,13 @@
     if (!body.dataset.page) { if (state) state.hidden = true; return; }
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(scheme + "//" + window.location.host + "/ws?since=" + seq);
-    socket.onopen = function () { delay = 500; show(state ? state.dataset.live : "live", "live"); };
+    live = socket;
+    socket.onopen = function () {
+      delay = 500;
+      show(state ? state.dataset.live : "live", "live");
+      // Page scripts say things about this tab (which conversation it views) once connected.
+      document.dispatchEvent(new CustomEvent("inbox:open"));
+    };
     socket.onmessage = function (event) {
       const frame = JSON.parse(event.data);
       // Passing notices (typing) are never stored: no seq, never replayed, handed on as they come.
@@ -54,6 +61,10 @@
       delay = Math.min(delay * 2, 10000);
     };
   }
+  // Page scripts speak over this tab's one socket; while it is down a notice is dropped.
+  document.addEventListener("inbox:send", function (event) {
+    if (live && live.readyState === WebSocket.OPEN) live.send(JSON.stringify(event.detail));
+  });
   connect();
 })();
 
