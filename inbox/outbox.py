@@ -196,6 +196,10 @@ class Dispatcher:
         finally:
             _wakeups.discard(self._wakeup)
 
+    def wake(self) -> None:
+        """Look at the outbox now: a reply was queued, here or in another process."""
+        self._wakeup.set()
+
     async def dispatch_due(self) -> int:
         """Send every row that is due now; returns how many were tried."""
         ids = await self.db.run_write(self._claim)

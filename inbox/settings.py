@@ -23,6 +23,19 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not 0 < value <= 3600:
+        raise SettingsError(f"{name} must be more than 0 and at most 3600 seconds, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Limits:
     """Size limits on what the outside world may send us."""
@@ -49,6 +62,8 @@ class Settings:
     simulator: bool = True
     outbox_max_attempts: int = 5
     outbox_backoff_seconds: float = 2.0
+    # An idle dispatcher looks at the outbox this often; new replies wake it at once anyway.
+    outbox_poll_seconds: float = 1.0
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
@@ -67,6 +82,7 @@ class Settings:
             env=mode,
             simulator=env.get("INBOX_SIMULATOR", simulator_default) == "1",
             outbox_max_attempts=_int(env, "INBOX_OUTBOX_MAX_ATTEMPTS", 5),
+            outbox_poll_seconds=_seconds(env, "INBOX_OUTBOX_POLL_SECONDS", 1.0),
             limits=Limits(
                 json_body=_int(env, "INBOX_LIMIT_JSON_BODY", Limits.json_body),
                 mime_body=_int(env, "INBOX_LIMIT_MIME_BODY", Limits.mime_body),

@@ -36,6 +36,7 @@ class Runtime:
             self.transport,
             max_attempts=settings.outbox_max_attempts,
             backoff_seconds=settings.outbox_backoff_seconds,
+            idle_seconds=settings.outbox_poll_seconds,
         )
         self.dispatch = dispatch
         self.bot = FaqBot(self.db)

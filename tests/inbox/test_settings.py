@@ -23,8 +23,10 @@ def test_environment_overrides():
         "INBOX_PUBLIC_URL": "https://support.example.com/",
         "INBOX_DEFAULT_REGION": "kr",
         "INBOX_CONTINUATION_HOURS": "6",
+        "INBOX_OUTBOX_POLL_SECONDS": "2.5",
     })
     assert settings.public_url == "https://support.example.com"
+    assert settings.outbox_poll_seconds == 2.5
     assert settings.default_region == "KR"
     assert settings.continuation_hours == 6
 
@@ -40,6 +42,9 @@ def test_production_refuses_the_default_secret():
 def test_junk_numbers_are_a_clear_error():
     with pytest.raises(SettingsError, match="INBOX_CONTINUATION_HOURS"):
         Settings.from_env({"INBOX_CONTINUATION_HOURS": "a day"})
+    for junk in ("soon", "0", "-1", "nan", "99999"):
+        with pytest.raises(SettingsError, match="INBOX_OUTBOX_POLL_SECONDS"):
+            Settings.from_env({"INBOX_OUTBOX_POLL_SECONDS": junk})
 
 
 def test_the_cli_refuses_to_serve_production_with_the_default_secret(tmp_path):
