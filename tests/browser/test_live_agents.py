@@ -324,6 +324,8 @@ async def test_an_sms_and_a_signed_in_web_chat_of_one_person_are_one_timeline(
         "I am on your website now, any news?",
     ]
     assert await desk.locator("#timeline li.msg.other").count() == 0  # one conversation
+    # The identity the chat brought shows in the customer panel without a reload.
+    await expect(desk.locator("#customer-live")).to_contain_text("sarah@example.com")
     await shoot(desk, "live-sms-then-web-chat-one-timeline")
     async with server.client(agent.token) as client:
         customers = (await client.get("/api/v1/customers")).json()["items"]

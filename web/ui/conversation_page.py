@@ -162,13 +162,15 @@ class ConversationPageController(Controller):
         ui_viewer: NamedDependency[Viewer],
         conversation_id: FromPath[int],
     ) -> Template:
-        """The panel's attributes and other conversations as they are now (for live frames)."""
+        """The panel's identities, suggestions, attributes and other conversations as they are
+        now (for live frames)."""
         async with runtime.db.read() as session:
             conversation = await queries.conversation_detail(session, ui_viewer, conversation_id)
             customer_id = conversation["customer_id"]
             context = {
                 "conversation": conversation,
                 "customer": await queries.customer_detail(session, ui_viewer, customer_id),
+                "suggestions": await customer_suggestions(session, ui_viewer, customer_id),
                 "conversations": await customer_conversations(session, ui_viewer, customer_id),
             }
         return Template("_customer_live.html", context=context)

@@ -109,6 +109,8 @@
     const p = frame.payload || {};
     if ((frame.type === "message.created" || frame.type === "message.updated") && String(p.customer_id) === customerId) {
       want(p.id);
+      // A customer's message may bring a new identity or a merge suggestion with it.
+      if (frame.type === "message.created" && p.direction === "in") refreshPanel();
     } else if (frame.type === "conversation.updated" && String(p.id) === conversationId) {
       showConversation(p);
       refreshPanel();
