@@ -298,11 +298,14 @@ def time_queries(client: httpx.Client, queries: list[Query], samples: int, warmu
 
 
 def page_queries() -> list[Query]:
-    """The agent UI's list page (cards, view counts, unread, labels) and search page."""
+    """The agent UI's list page (cards, unread, labels), the views' counts it asks for next
+    (a request of its own, see web/ui/list_page.py), and the search page."""
     return [
         Query("UI list /?view=all&status=open", ["/?view=all&status=open"]),
         Query("UI list /?view=unassigned&status=open", ["/?view=unassigned&status=open"]),
         Query("UI list /?status=&label=vip", ["/?status=&label=vip"]),
+        Query("UI counts /view-counts?status=open", ["/view-counts?view=all&status=open"]),
+        Query("UI counts /view-counts?status=&label=vip", ["/view-counts?status=&label=vip"]),
         Query("UI search /search?q=refund", ["/search?q=refund"]),
         Query("UI search /search?q=배송", ["/search?q=배송"]),
     ]

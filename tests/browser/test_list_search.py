@@ -38,11 +38,17 @@ async def test_unread_badge_bumps_live_and_korean_search_finds_the_message(
     row = page.locator(f'li[data-conversation="{first["conversation_id"]}"]')
     await expect(row.locator(".unread-badge")).to_have_text("1")
     await expect(row.locator(".label-chip")).to_have_text("vip")
+    # The views' counts arrive in their own request once the list shows.
+    await expect(page.locator('.views .count[data-view="all"]')).to_have_text("2")
+    await expect(page.locator('.views .count[data-view="unassigned"]')).to_have_text("2")
+    await expect(page.locator('.views .count[data-view="mine"]')).to_have_text("0")
 
     await customer_writes(server, shop, "Hello? Anyone there?", email="hana@example.com")
     # The websocket frame re-renders the list: the badge counts two, no reload.
     await expect(row.locator(".unread-badge")).to_have_text("2", timeout=3000)
     await expect(row.locator(".preview")).to_have_text("Hello? Anyone there?")
+    # The re-rendered list keeps showing the counts it had.
+    await expect(page.locator('.views .count[data-view="all"]')).to_have_text("2")
     await shoot(page, "list-en")
 
     await page.fill("header .search input", "배송비")

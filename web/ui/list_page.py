@@ -44,6 +44,10 @@ class ListFilters:
             view, status, int(inbox) if inbox else None, normalise_label(label) if label else None
         )
 
+    def where(self) -> dict[str, Any]:
+        """The filters as `queries.list_conversations` and `queries.view_counts` take them."""
+        return {"status": self.status or None, "inbox_id": self.inbox, "label": self.label}
+
     def link(self, **changes: Any) -> str:
         """This list's URL with some filters changed (what the tabs and "more" link to)."""
         values = {
@@ -71,19 +75,17 @@ class ListController(Controller):
         cursor: FromQuery[str | None] = None,
         partial: FromQuery[bool] = False,
     ) -> Template:
-        """The list, newest activity first; `partial` renders only what live updates replace."""
+        """The list, newest activity first; `partial` renders only what live updates replace.
+
+        The views' counts come from `/view-counts`, asked by the page after it shows: for an
+        agent of some inboxes they cost as much as the rest of the page together."""
         filters = ListFilters.parse(view, status, inbox, label)
-        where = {
-            "status": filters.status or None,
-            "inbox_id": filters.inbox,
-            "label": filters.label,
-        }
+        where = filters.where()
         async with runtime.db.read() as session:
             page = await queries.list_conversations(
                 session, ui_viewer, assignee=VIEWS[filters.view], cursor=cursor, **where
             )
             cards = await queries.conversation_cards(session, ui_viewer, page)
-            counts = await queries.view_counts(session, ui_viewer, **where)
             options = (
                 {}
                 if partial
@@ -98,14 +100,29 @@ class ListController(Controller):
             "cards": cards,
             "next": page.next,
             "filters": filters,
-            "counts": counts,
-            "count_cap": COUNT_CAP,
             "views": list(VIEWS),
             "statuses": list(Status.__members__),
             "seq": seq,
             "viewer": ui_viewer,
         }
         return Template("_list.html" if partial else "conversations.html", context=context)
+
+    @get("/view-counts")
+    async def view_counts(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        view: FromQuery[str] = "all",
+        status: FromQuery[str] = "open",
+        inbox: FromQuery[str] = "",
+        label: FromQuery[str] = "",
+    ) -> dict[str, int]:
+        """How many conversations Mine, Unassigned and All hold under the list's other filters,
+        each counted up to `cap` (more shows as "1000+")."""
+        filters = ListFilters.parse(view, status, inbox, label)
+        async with runtime.db.read() as session:
+            counts = await queries.view_counts(session, ui_viewer, **filters.where())
+        return {**counts, "cap": COUNT_CAP}
 
     @post("/conversations/{conversation_id:int}/read", status_code=204)
     async def read(

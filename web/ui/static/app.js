@@ -20,17 +20,26 @@
     return false;
   }
 
+  // An open list asks the server again at most once a second however busy the inbox is: the
+  // first change shows within a blink, a burst of them in one re-render.
+  let refreshedAt = 0;
+  const REFRESH_GAP = 1000;
   function refresh() {
     if (pending) return;
+    const wait = Math.max(60, refreshedAt + REFRESH_GAP - Date.now());
     pending = setTimeout(async function () {
       pending = null;
+      refreshedAt = Date.now();
       const target = body.dataset.page === "list" ? document.getElementById("list") : document.getElementById("timeline");
       if (!target) return;
       const url = new URL(window.location.href);
       url.searchParams.set("partial", "1");
       const response = await fetch(url, { credentials: "same-origin" });
-      if (response.ok) target.innerHTML = await response.text();
-    }, 60);
+      if (response.ok) {
+        target.innerHTML = await response.text();
+        document.dispatchEvent(new CustomEvent("inbox:rendered"));
+      }
+    }, wait);
   }
 
   function connect() {

@@ -8,9 +8,35 @@
       select.addEventListener("change", function () { form.submit(); });
     }
   }
+  // The views' counts: asked for once the list shows, and again after live re-renders, at
+  // most every few seconds (they are capped estimates; the cards themselves are live).
+  const body = document.body;
+  if (body.dataset.page === "list") {
+    const COUNTS_GAP = 5000;
+    let counts = null;
+    let countedAt = 0;
+    let countTimer = null;
+    const showCounts = function () {
+      if (!counts) return;
+      for (const span of document.querySelectorAll("#list .count[data-view]")) {
+        const n = counts[span.dataset.view];
+        if (typeof n === "number") span.textContent = n > counts.cap ? counts.cap + "+" : String(n);
+      }
+    };
+    const loadCounts = async function () {
+      countTimer = null;
+      countedAt = Date.now();
+      const response = await fetch("/view-counts" + window.location.search, { credentials: "same-origin" });
+      if (response.ok) { counts = await response.json(); showCounts(); }
+    };
+    document.addEventListener("inbox:rendered", function () {
+      showCounts();
+      if (!countTimer) countTimer = setTimeout(loadCounts, Math.max(0, countedAt + COUNTS_GAP - Date.now()));
+    });
+    loadCounts();
+  }
   // Opening a conversation marks it read on the server; a customer message arriving while it is
   // open and visible is read too, so the agent's list does not count it as new.
-  const body = document.body;
   if (body.dataset.page !== "conversation") return;
   const token = document.querySelector("input[name=_csrf_token]");
   let timer = null;
