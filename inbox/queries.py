@@ -572,11 +572,5 @@ async def channel_inbox(session: AsyncSession, inbox_id: int) -> ChannelInbox | 
     return None if row is None else _channel(row)
 
 
-async def channel_inboxes(session: AsyncSession, kind: str) -> list[ChannelInbox]:
-    """Every inbox of one channel kind, as connectors see them."""
-    rows = (await session.exec(select(Inbox).where(Inbox.kind == kind).order_by(Inbox.id))).all()  # type: ignore[arg-type]
-    return [_channel(row) for row in rows]
-
-
 def _channel(row: Inbox) -> ChannelInbox:
     return ChannelInbox(row.id or 0, row.kind, row.name, dict(row.config), row.token)

@@ -21,7 +21,7 @@ from connectors.email import EmailConnector
 from connectors.email_imap import poll_mailbox
 from connectors.telegram import TelegramConnector
 from connectors.telegram_polling import poll_updates, polling
-from inbox.queries import channel_inboxes
+from inbox.inboxes import channel_inboxes
 
 log = logging.getLogger(__name__)
 RESCAN_SECONDS = 5.0
@@ -92,7 +92,7 @@ async def _reconcile(runtime: Any, running: dict[int, _Running]) -> int:
             continue
         try:
             async with runtime.db.read() as session:
-                inboxes = await channel_inboxes(session, kind)
+                inboxes = await channel_inboxes(session, kinds=[kind])
         except Exception:  # e.g. a database not migrated yet: serve, and look again later
             log.exception("%s pollers could not start", kind)
             return started
