@@ -22,6 +22,10 @@ class Recorded:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    def form(self) -> dict[str, str]:
+        """A form-encoded body, one value per field."""
+        return {k: v[0] for k, v in parse_qs(self.body.decode(), keep_blank_values=True).items()}
+
 
 @dataclass
 class Answer:
@@ -66,8 +70,7 @@ class ProviderServer:
                            {k.lower(): v for k, v in handler.headers.items()},
                            handler.rfile.read(length))
         self.requests.append(request)
-        route = self.routes.get((method, parts.path))
-        answer = route(request) if route else Answer(404, {"error": "no route"})
+        answer = self.answer(request)
         body = answer.body
         headers = dict(answer.headers)
         if not isinstance(body, bytes):
@@ -79,6 +82,11 @@ class ProviderServer:
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+    def answer(self, request: Recorded) -> Answer:
+        """The route's answer; a provider's stand-in may answer some requests itself."""
+        route = self.routes.get((request.method, request.path))
+        return route(request) if route else Answer(404, {"error": "no route"})
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
