@@ -112,6 +112,11 @@ async def _ensure_labels(url: str) -> None:
                     ),
                     {"n": name, "t": now},
                 )
+        # Statistics for the new rows now, as autovacuum would give them a minute later: the
+        # planner would otherwise think a label has no conversations and sort all of them.
+        async with db.write() as tx:
+            conn = await tx.session.connection()
+            await conn.execute(text("ANALYZE"))
     finally:
         await db.dispose()
 

@@ -148,7 +148,8 @@ async def list_conversations(
 ) -> Page:
     """Conversations by last activity, newest first, each with its labels."""
     size = clamp_limit(limit)
-    query = await _conversation_filter(session, viewer, status, inbox_id, assignee, label)
+    plan = await _label_plan(session, label)
+    query = _conversation_filter(viewer, status, inbox_id, assignee, plan)
     if query is None:
         return Page([], None)
     after = decode_cursor(cursor, "ti")
@@ -182,27 +183,40 @@ async def view_counts(
 ) -> dict[str, int]:
     """How many conversations Mine, Unassigned and All hold under the other filters (capped)."""
     counts = {}
+    plan = await _label_plan(session, label)  # once for the three counts
     for view, assignee in (("mine", "me"), ("unassigned", "none"), ("all", None)):
-        query = await _conversation_filter(session, viewer, status, inbox_id, assignee, label)
+        query = _conversation_filter(viewer, status, inbox_id, assignee, plan)
         counts[view] = 0 if query is None else await count_capped(session, query)
     return counts
 
 
-async def _conversation_filter(
-    session: AsyncSession,
+_UNUSED_LABEL = (0, False)  # a label no conversation carries: nothing matches
+
+
+async def _label_plan(session: AsyncSession, label: str | None) -> tuple[int, bool] | None:
+    """A label filter as (label id, common?); None without one."""
+    if label is None:
+        return None
+    found = await label_id(session, normalise_label(label))
+    if found is None:
+        return _UNUSED_LABEL
+    return found, await label_size(session, found) > LABEL_WALK
+
+
+def _conversation_filter(
     viewer: Viewer,
     status: str | None,
     inbox_id: int | None,
     assignee: str | None,
-    label: str | None,
+    label: tuple[int, bool] | None,
 ) -> Any:
     """The conversations matching the filters that the viewer may see; None if none can."""
     query = select(Conversation)
     if label is not None:
-        found = await label_id(session, normalise_label(label))
-        if found is None:
+        found, common = label
+        if label == _UNUSED_LABEL:
             return None
-        if await label_size(session, found) > LABEL_WALK:
+        if common:
             # A common label: walk the conversations newest first and keep the labelled ones;
             # a page fills after a few hundred rows, where sorting all of them would not.
             query = query.where(has_label(found))
