@@ -78,7 +78,7 @@ async def test_an_attribute_set_by_another_agent_appears_in_the_open_panel(
     await page.goto(f"{server.url}{url}")
     expect = playwright_api.expect
     await expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
-    await expect(page.locator("#customer-live dt")).to_have_count(0)
+    await expect(page.locator("#customer-live dl.attributes dt")).to_have_count(0)
     async with server.client() as client:  # the other agent, in another browser
         await login(client, editor.email)
         token = csrf_from((await client.get(url)).text)
@@ -86,8 +86,10 @@ async def test_an_attribute_set_by_another_agent_appears_in_the_open_panel(
             f"{url}/customer", data={"key": "plan", "value": "gold", "_csrf_token": token}
         )
         assert edited.status_code == 303
-    await expect(page.locator("#customer-live dt")).to_have_text(["plan"], timeout=5000)
-    await expect(page.locator("#customer-live dd").first).to_contain_text("gold")
+    await expect(page.locator("#customer-live dl.attributes dt")).to_have_text(
+        ["plan"], timeout=5000
+    )
+    await expect(page.locator("#customer-live dl.attributes dd").first).to_contain_text("gold")
     await shoot(page, "customer-panel-live-attribute")
     assert errors == []
     await context.close()
