@@ -8,7 +8,7 @@ an event is encoded once per process however many agents listen.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -72,6 +72,14 @@ class BusPublisher:
     async def publish(self, events: Sequence[EventRecord]) -> None:
         for event in events:
             await self.backend.publish(encode(event), [CHANNEL])
+
+
+async def announce_passing(
+    backend: ChannelsBackend, inbox_ids: Iterable[int], payload: dict[str, Any], event_type: str
+) -> None:
+    """Send a passing notice (seq 0, never stored or replayed) to every process, for `inbox_ids`."""
+    record = EventRecord(seq=0, type=event_type, payload=payload, inbox_ids=frozenset(inbox_ids))
+    await BusPublisher(backend).publish([record])
 
 
 async def subscribe(backend: ChannelsBackend) -> AsyncIterator[BusEvent]:

@@ -25,8 +25,8 @@ from inbox.avatars import agent_face
 from inbox.errors import NotFound
 from inbox.ingest import conversation_inbox_ids
 from inbox.queries import visible_conversation
+from web.bus import announce_passing
 from web.runtime import Runtime
-from web.widget_live import announce_typing
 
 NOTICES_PER_WINDOW = 30  # a tab sends a few per minute; a flood is dropped, not relayed
 WINDOW_SECONDS = 10.0
@@ -92,7 +92,7 @@ class AgentNotices:
             "tab": tab,
             "hello": hello,
         }
-        await announce_typing(self.runtime, inbox_ids, payload, event_type="presence")
+        await announce_passing(self.runtime.backend, inbox_ids, payload, "presence")
 
     async def _inbox_ids(self, conversation_id: int) -> frozenset[int] | None:
         now = time.monotonic()
@@ -146,7 +146,7 @@ async def announce_agent_typing(
         "agent_avatar": avatar,
         "private": private,
     }
-    await announce_typing(runtime, inbox_ids, payload)
+    await announce_passing(runtime.backend, inbox_ids, payload, "typing")
 
 
 def _parse(text: str) -> dict[str, Any] | None:

@@ -45,10 +45,10 @@ from inbox.webchat import (
     widget_message_by_id,
 )
 from web.api.attachments import attachment_response
+from web.bus import announce_passing
 from web.errors import HANDLERS
 from web.presence import announce_agent_typing
 from web.runtime import Runtime
-from web.widget_live import announce_typing
 from web.widget_throttle import WidgetThrottle
 
 SCRIPT = Path(__file__).parent / "ui" / "static" / "widget.js"
@@ -423,8 +423,8 @@ async def _visitor_typing(runtime: Runtime, inbox: ChannelInbox, listener: Widge
     if listener.current is None or now - listener.typed_at < TYPING_EVERY_SECONDS:
         return
     listener.typed_at = now
-    await announce_typing(
-        runtime,
+    await announce_passing(
+        runtime.backend,
         {inbox.id},
         {
             "conversation_id": listener.current,
@@ -432,6 +432,7 @@ async def _visitor_typing(runtime: Runtime, inbox: ChannelInbox, listener: Widge
             "author": "customer",
             "name": listener.visitor.name,
         },
+        "typing",
     )
 
 

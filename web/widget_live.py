@@ -13,14 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from connectors.webchat import WidgetHub, reply_key
-from inbox.events import EventRecord
 from inbox.outbox import record_delivery_status
 from inbox.webchat import widget_message_by_id
-from web.bus import BusEvent, BusPublisher
+from web.bus import BusEvent
 from web.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -99,15 +97,3 @@ class WidgetRelay:
             "agent_avatar": payload.get("agent_avatar"),
         }
         self.hub.publish(int(payload.get("conversation_id") or 0), frame)
-
-
-async def announce_typing(
-    runtime: Runtime,
-    inbox_ids: Iterable[int],
-    payload: dict[str, Any],
-    event_type: str = "typing",
-) -> None:
-    """Tell every web process someone is typing (or, for `presence`, viewing): agents of
-    `inbox_ids`, and the widgets. A passing notice: seq 0, never stored."""
-    record = EventRecord(seq=0, type=event_type, payload=payload, inbox_ids=frozenset(inbox_ids))
-    await BusPublisher(runtime.backend).publish([record])
