@@ -53,7 +53,7 @@ async def _db_facts(url: str, agent_inboxes: int, rng: random.Random) -> dict[st
 
     db = Database(url)
     try:
-        async with db.read() as s:
+        async with db.engine.connect() as s:  # plain SQLAlchemy: sqlmodel warns on text()
             conversations = await s.scalar(text("SELECT COUNT(*) FROM conversation"))
             messages = await s.scalar(text("SELECT COUNT(*) FROM message"))
             inboxes = [r[0] for r in await s.execute(text("SELECT id FROM inbox ORDER BY id"))]

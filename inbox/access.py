@@ -8,7 +8,7 @@ from sqlalchemy import exists
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
-from inbox.models import InboxMember, Message
+from inbox.models import Message
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,3 @@ def has_visible_message(viewer: Viewer, column: object, key: object) -> ColumnEl
     return exists(
         select(Message.id).where(column == key, message_visible(viewer))  # type: ignore[arg-type, operator]
     )
-
-
-async def member_inbox_ids(session: object, agent_id: int) -> frozenset[int]:
-    """The inboxes an agent belongs to."""
-    rows = await session.execute(  # type: ignore[attr-defined]
-        select(InboxMember.inbox_id).where(InboxMember.agent_id == agent_id)
-    )
-    return frozenset(r[0] for r in rows)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from inbox.access import Viewer, member_inbox_ids
+from inbox.access import Viewer
 from inbox.db import Database, Tx
 from inbox.errors import Conflict, Invalid, NotFound
 from inbox.identity import normalise
@@ -224,20 +224,42 @@ async def authenticate_password(session: AsyncSession, email: str, password: str
     return agent if agent is not None and agent.active else None
 
 
-async def agent_by_token(session: AsyncSession, token: str) -> Agent | None:
-    """The active agent owning this API token (agent tokens only)."""
+async def viewer_by_token(session: AsyncSession, token: str) -> Viewer | None:
+    """The viewer behind an agent's API token, if the agent is active (agent tokens only)."""
     if not token.startswith(AGENT_TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = hash_token(token)
-    agent = await session.scalar(select(Agent).where(Agent.token_hash == digest))
-    if agent is None or not agent.active or not hmac.compare_digest(agent.token_hash or "", digest):
+    found = await _agent_with_inboxes(session, Agent.token_hash == digest)
+    if found is None or not hmac.compare_digest(found[0].token_hash or "", digest):
         return None
-    return agent
+    return _viewer(*found)
 
 
-async def viewer_for(session: AsyncSession, agent: Agent) -> Viewer:
-    """What this agent may see."""
-    inboxes = await member_inbox_ids(session, agent.id or 0)
+async def viewer_by_session(session: AsyncSession, agent_id: int, version: Any) -> Viewer | None:
+    """The viewer of a browser session, unless it was revoked (password change, disabled)."""
+    found = await _agent_with_inboxes(session, Agent.id == agent_id)
+    if found is None or found[0].session_version != version:
+        return None
+    return _viewer(*found)
+
+
+async def _agent_with_inboxes(
+    session: AsyncSession, condition: Any
+) -> tuple[Agent, frozenset[int]] | None:
+    """An active agent and the inboxes they belong to, in one round trip (every request asks)."""
+    rows = (
+        await session.execute(
+            select(Agent, InboxMember.inbox_id)
+            .outerjoin(InboxMember, col(InboxMember.agent_id) == Agent.id)
+            .where(condition)
+        )
+    ).all()
+    if not rows or not rows[0][0].active:
+        return None
+    return rows[0][0], frozenset(inbox for _, inbox in rows if inbox is not None)
+
+
+def _viewer(agent: Agent, inboxes: frozenset[int]) -> Viewer:
     return Viewer(
         agent.id or 0, agent.role == Role.admin, inboxes, agent.locale, agent.time_zone or ""
     )

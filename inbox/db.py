@@ -46,6 +46,14 @@ class Database:
         self.dialect = "sqlite" if self.is_sqlite else "postgresql"
         self.engine: AsyncEngine = _make_engine(url, echo)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # Reads need no transaction: under READ COMMITTED each statement has its own snapshot
+        # anyway, and without one PostgreSQL is spared a BEGIN and a ROLLBACK round trip each.
+        reader = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self.read_sessions = async_sessionmaker(reader, class_=AsyncSession, expire_on_commit=False)
         self.publisher: EventPublisher = publisher or NullPublisher()
         # SQLite has one writer; taking turns here avoids "database is locked" under load.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
@@ -64,8 +72,8 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for queries; nothing it does is committed."""
-        async with self.sessions() as session:
+        """A session for queries; it writes nothing."""
+        async with self.read_sessions() as session:
             yield session
 
     @asynccontextmanager

@@ -11,7 +11,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from inbox.access import Viewer
-from inbox.agents import agent_by_token, viewer_for
+from inbox.agents import viewer_by_token
 from web.runtime import Runtime
 
 
@@ -28,10 +28,7 @@ async def viewer_from_token(runtime: Runtime, token: str | None) -> Viewer | Non
     if not token:
         return None
     async with runtime.db.read() as session:
-        agent = await agent_by_token(session, token)
-        if agent is None:
-            return None
-        return await viewer_for(session, agent)
+        return await viewer_by_token(session, token)
 
 
 async def provide_viewer(

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -60,18 +60,26 @@ class ListFilters:
         return "/?" + urlencode({k: v for k, v in values.items() if v != "" or k == "status"})
 
 
+async def provide_list_filters(
+    view: FromQuery[str] = "all",
+    status: FromQuery[str] = "open",
+    inbox: FromQuery[str] = "",
+    label: FromQuery[str] = "",
+) -> ListFilters:
+    """Dependency: the list's filters from the query string (400 when malformed)."""
+    return ListFilters.parse(view, status, inbox, label)
+
+
 class ListController(Controller):
     include_in_schema = False
+    dependencies = {"filters": Provide(provide_list_filters)}
 
     @get("/")
     async def conversation_list(
         self,
         runtime: NamedDependency[Runtime],
         ui_viewer: NamedDependency[Viewer],
-        view: FromQuery[str] = "all",
-        status: FromQuery[str] = "open",
-        inbox: FromQuery[str] = "",
-        label: FromQuery[str] = "",
+        filters: NamedDependency[ListFilters],
         cursor: FromQuery[str | None] = None,
         partial: FromQuery[bool] = False,
     ) -> Template:
@@ -79,7 +87,6 @@ class ListController(Controller):
 
         The views' counts come from `/view-counts`, asked by the page after it shows: for an
         agent of some inboxes they cost as much as the rest of the page together."""
-        filters = ListFilters.parse(view, status, inbox, label)
         where = filters.where()
         async with runtime.db.read() as session:
             page = await queries.list_conversations(
@@ -112,14 +119,10 @@ class ListController(Controller):
         self,
         runtime: NamedDependency[Runtime],
         ui_viewer: NamedDependency[Viewer],
-        view: FromQuery[str] = "all",
-        status: FromQuery[str] = "open",
-        inbox: FromQuery[str] = "",
-        label: FromQuery[str] = "",
+        filters: NamedDependency[ListFilters],
     ) -> dict[str, int]:
         """How many conversations Mine, Unassigned and All hold under the list's other filters,
         each counted up to `cap` (more shows as "1000+")."""
-        filters = ListFilters.parse(view, status, inbox, label)
         async with runtime.db.read() as session:
             counts = await queries.view_counts(session, ui_viewer, **filters.where())
         return {**counts, "cap": COUNT_CAP}

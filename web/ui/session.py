@@ -10,7 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware.session.client_side import CookieBackendConfig
 
 from inbox.access import Viewer
-from inbox.agents import viewer_for
+from inbox.agents import viewer_by_session
 from inbox.models import Agent
 from inbox.settings import Settings
 from web.runtime import Runtime
@@ -56,7 +56,4 @@ async def viewer_from_session(
     if not isinstance(agent_id, int):
         return None
     async with runtime.db.read() as db_session:
-        agent = await db_session.get(Agent, agent_id)
-        if agent is None or not agent.active or agent.session_version != version:
-            return None
-        return await viewer_for(db_session, agent)
+        return await viewer_by_session(db_session, agent_id, version)
