@@ -176,8 +176,14 @@ def _clip(text: str, limit: int) -> tuple[str, bool]:
     return (text, False) if len(text) <= limit else (text[:limit], True)
 
 
-def _meta(mail: ParsedMail, address: str | None, verified: bool, reason: str | None,
-          held: int, truncated: bool) -> dict[str, Any]:
+def _meta(
+    mail: ParsedMail,
+    address: str | None,
+    verified: bool,
+    reason: str | None,
+    held: int,
+    truncated: bool,
+) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "email": {
             "from": address,
@@ -194,8 +200,11 @@ def _meta(mail: ParsedMail, address: str | None, verified: bool, reason: str | N
         meta["warning"] = "sender-unverified"  # the UI shows a badge: From is not proof
     if held:
         meta["remote_images_held"] = held
-    inline = [{"content_id": a.content_id, "filename": a.filename}
-              for a in mail.attachments if a.content_id]
+    inline = [
+        {"content_id": a.content_id, "filename": a.filename}
+        for a in mail.attachments
+        if a.content_id
+    ]
     if inline:
         meta["inline_images"] = inline[:50]
     if mail.defects:

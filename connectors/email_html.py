@@ -9,14 +9,29 @@ import nh3
 
 # Only schemes that cannot run code; cid: names an inline image of the same mail.
 URL_SCHEMES = {"http", "https", "mailto", "cid"}
-DROP_WITH_CONTENT = {"script", "style", "title", "head", "template", "noscript", "iframe",
-                     "object", "embed", "textarea", "select", "svg", "math", "form"}
+DROP_WITH_CONTENT = {
+    "script",
+    "style",
+    "title",
+    "head",
+    "template",
+    "noscript",
+    "iframe",
+    "object",
+    "embed",
+    "textarea",
+    "select",
+    "svg",
+    "math",
+    "form",
+}
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 # Every image source but the mail's own cid: parts is held back: a remote one tracks the reader,
 # and a relative one would make the agent's browser request the app's own URLs with its cookie.
 _REMOTE_SRC = re.compile(r'\ssrc="((?!cid:)[^"]*)"', re.IGNORECASE)
-_BLOCK_END = re.compile(r"<(?:br\s*/?|/p|/div|/tr|/li|/h[1-6]|/blockquote|/table)\s*>",
-                        re.IGNORECASE)
+_BLOCK_END = re.compile(
+    r"<(?:br\s*/?|/p|/div|/tr|/li|/h[1-6]|/blockquote|/table)\s*>", re.IGNORECASE
+)
 _BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 # Where mail clients start the quoted original inside an HTML reply.
 _QUOTE_STARTS = re.compile(

@@ -34,8 +34,15 @@ class ImapError(Exception):
 class MailboxPoller:
     """One inbox's mailbox: pulls new mail into `ingest()`, exactly once across restarts."""
 
-    def __init__(self, db: Database, settings: Settings, connector: EmailConnector,
-                 inbox: ChannelInbox, *, poll_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        connector: EmailConnector,
+        inbox: ChannelInbox,
+        *,
+        poll_seconds: float = 60.0,
+    ) -> None:
         self.db, self.settings, self.connector, self.inbox = db, settings, connector, inbox
         self.mailbox = str(inbox.config.get("imap_mailbox") or "INBOX")
         self.key = f"imap:{self.mailbox}"[:255]
@@ -54,8 +61,12 @@ class MailboxPoller:
                 host=host, port=port, timeout=IMAP_TIMEOUT, ssl_context=context
             )
         await self.client.wait_hello_from_server()
-        _ok(await self.client.login(str(config.get("imap_user") or ""),
-                                    str(config.get("imap_password") or "")), "login")
+        _ok(
+            await self.client.login(
+                str(config.get("imap_user") or ""), str(config.get("imap_password") or "")
+            ),
+            "login",
+        )
 
     async def close(self) -> None:
         if self.client is not None:
@@ -102,8 +113,9 @@ class MailboxPoller:
             if seen_validity == str(validity) and uid.isdigit():
                 return int(uid)
             # UIDVALIDITY changed: every UID is new; the Message-ID dedupe stores nothing twice.
-            log.info("inbox %s mailbox %s: UIDVALIDITY changed, resyncing", self.inbox.id,
-                     self.mailbox)
+            log.info(
+                "inbox %s mailbox %s: UIDVALIDITY changed, resyncing", self.inbox.id, self.mailbox
+            )
         return 0
 
     async def _take(self, uid: int, validity: int) -> None:
@@ -116,8 +128,9 @@ class MailboxPoller:
         items = self.connector.read(self.inbox, raw)
         for item in items:
             if isinstance(item, DeliveryUpdate):
-                await record_delivery_status(self.db, self.inbox.id, item.external_id,
-                                             item.status, item.error)
+                await record_delivery_status(
+                    self.db, self.inbox.id, item.external_id, item.status, item.error
+                )
         messages = [item for item in items if isinstance(item, InboundMessage)]
         try:
             if messages:
@@ -201,8 +214,14 @@ def _literal(lines: list[Any]) -> bytes | None:
     return None
 
 
-async def poll_mailbox(db: Database, settings: Settings, connector: EmailConnector,
-                       inbox: ChannelInbox, stop: asyncio.Event, **options: Any) -> None:
+async def poll_mailbox(
+    db: Database,
+    settings: Settings,
+    connector: EmailConnector,
+    inbox: ChannelInbox,
+    stop: asyncio.Event,
+    **options: Any,
+) -> None:
     """Run one poller for an inbox until `stop`; on PostgreSQL only where its lock is held."""
     poller = MailboxPoller(db, settings, connector, inbox, **options)
     if db.dialect != "postgresql":

@@ -108,11 +108,21 @@ def parse_mime(raw: bytes, max_depth: int) -> ParsedMail:
     return mail
 
 
-def _visit(part: Message, depth: int, stack: list[tuple[Message, int]], mail: ParsedMail,
-           plain: list[str], html: list[str]) -> None:
+def _visit(
+    part: Message,
+    depth: int,
+    stack: list[tuple[Message, int]],
+    mail: ParsedMail,
+    plain: list[str],
+    html: list[str],
+) -> None:
     ctype = part.get_content_type()
-    if ctype in ("message/delivery-status", "message/disposition-notification",
-                 "message/feedback-report", "text/rfc822-headers"):
+    if ctype in (
+        "message/delivery-status",
+        "message/disposition-notification",
+        "message/feedback-report",
+        "text/rfc822-headers",
+    ):
         mail.reports.append(part)
         return
     if part.is_multipart():

@@ -71,8 +71,13 @@ def _report_fields(mail: ParsedMail) -> dict[str, str]:
     for part in mail.reports:
         blocks = part.get_payload() if part.is_multipart() else [part]
         for block in blocks if isinstance(blocks, list) else []:
-            for key in ("action", "status", "diagnostic-code", "disposition",
-                        "original-message-id"):
+            for key in (
+                "action",
+                "status",
+                "diagnostic-code",
+                "disposition",
+                "original-message-id",
+            ):
                 value = raw_header(block, key)
                 if value is not None and key not in fields:
                     fields[key] = header_text(value)[:500]
@@ -90,8 +95,19 @@ def _fields_from_text(part: object, fields: dict[str, str]) -> None:
     for line in payload.decode("utf-8", "replace").splitlines():
         key, sep, value = line.partition(":")
         key = key.strip().lower()
-        if sep and key in ("action", "status", "diagnostic-code", "disposition",
-                           "original-message-id", "message-id") and key not in fields:
+        if (
+            sep
+            and key
+            in (
+                "action",
+                "status",
+                "diagnostic-code",
+                "disposition",
+                "original-message-id",
+                "message-id",
+            )
+            and key not in fields
+        ):
             fields[key] = value.strip()[:500]
 
 

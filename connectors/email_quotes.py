@@ -8,10 +8,10 @@ import re
 _HEADER_LINE = re.compile(
     r"^\s*(?:"
     r"-{2,}\s*(?:original message|원본 메시지|원본 메일|forwarded message|전달된 메시지)\s*-{2,}"
-    r"|on\b.{0,200}\bwrote:$"                       # On Mon, 2 Apr 2012, Bob <b@x> wrote:
+    r"|on\b.{0,200}\bwrote:$"  # On Mon, 2 Apr 2012, Bob <b@x> wrote:
     r"|.{0,200}님이 (?:작성|쓴 글|보낸 메일):?$"  # 2024년 1월 5일 (금) ..., 홍길동 <..>님이 작성:
     r"|.{0,200}\d{4}\.\s?\d{1,2}\.\s?\d{1,2}\.?.{0,100}작성:$"
-    r"|_{20,}$"                                     # Outlook's rule above From:/Sent:
+    r"|_{20,}$"  # Outlook's rule above From:/Sent:
     r")",
     re.IGNORECASE,
 )

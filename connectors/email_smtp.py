@@ -75,8 +75,9 @@ def build_mail(
     refs = [r for r in message.reply_to_external_ids if _REF.fullmatch(r)][:10]  # nearest first
     mail = EmailMessage()
     mail["From"] = Address(display_name=one_line(message.inbox.name)[:200], addr_spec=sender)
-    mail["To"] = Address(display_name=one_line(message.recipient.name or "")[:200],
-                         addr_spec=recipient)
+    mail["To"] = Address(
+        display_name=one_line(message.recipient.name or "")[:200], addr_spec=recipient
+    )
     mail["Subject"] = subject_for(message.subject, message.conversation_id)
     mail["Date"] = formatdate(usegmt=True)
     mail["Message-ID"] = f"<{message_id}>"

@@ -125,8 +125,9 @@ class MediaFetcher:
         # Connect to the address we checked, so a second DNS answer cannot point elsewhere.
         parts = urlsplit(url)
         netloc = f"[{address}]" if ":" in address else address
-        pinned = urlunsplit((parts.scheme, f"{netloc}:{origin.port}", parts.path or "/",
-                             parts.query, ""))
+        pinned = urlunsplit(
+            (parts.scheme, f"{netloc}:{origin.port}", parts.path or "/", parts.query, "")
+        )
         request = client.build_request("GET", pinned, headers={**headers, "Host": parts.netloc})
         request.extensions["sni_hostname"] = origin.host
         return request
@@ -151,16 +152,17 @@ class MediaFetcher:
                 raise MediaRefused(f"media is larger than {self.max_bytes} bytes")
             chunks.append(chunk)
         content_type = response.headers.get("content-type", "application/octet-stream")
-        return FetchedMedia(b"".join(chunks), content_type.split(";")[0].strip(),
-                            _filename(response.headers.get("content-disposition")))
+        return FetchedMedia(
+            b"".join(chunks),
+            content_type.split(";")[0].strip(),
+            _filename(response.headers.get("content-disposition")),
+        )
 
 
 async def public_address(host: str, port: int) -> str:
     """The host's first address, refusing it if any address is private, loopback or local."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, port, type=socket.SOCK_STREAM
-        )
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise MediaUnavailable(f"cannot resolve media host {host!r}") from exc
     addresses = [str(info[4][0]) for info in infos]

@@ -143,13 +143,22 @@ class TelegramConnector:
             meta["media_error"] = "; ".join(errors)
         if not text and not attachments:
             text = "[file could not be downloaded]" if errors else "[unsupported message]"
-        reply_to = () if message.reply_to_message is None else (
-            f"{message.chat.id}:{message.reply_to_message.message_id}",)
+        reply_to = (
+            ()
+            if message.reply_to_message is None
+            else (f"{message.chat.id}:{message.reply_to_message.message_id}",)
+        )
         return InboundMessage(
-            inbox_id=inbox.id, external_id=key, identities=tuple(claims), text=text,
-            channel="telegram", customer_name=sender.full_name or None,
+            inbox_id=inbox.id,
+            external_id=key,
+            identities=tuple(claims),
+            text=text,
+            channel="telegram",
+            customer_name=sender.full_name or None,
             sent_at=message.date,
-            reply_to=reply_to, attachments=tuple(attachments), meta=meta,
+            reply_to=reply_to,
+            attachments=tuple(attachments),
+            meta=meta,
         )
 
     async def _attachments(
@@ -161,8 +170,14 @@ class TelegramConnector:
             wanted.append((largest.file_id, largest.file_size, "photo.jpg", "image/jpeg"))
         if message.document is not None:
             document = message.document
-            wanted.append((document.file_id, document.file_size, document.file_name or
-                           "document", document.mime_type or "application/octet-stream"))
+            wanted.append(
+                (
+                    document.file_id,
+                    document.file_size,
+                    document.file_name or "document",
+                    document.mime_type or "application/octet-stream",
+                )
+            )
         found: list[InboundAttachment] = []
         errors: list[str] = []
         for file_id, size, name, content_type in wanted:
@@ -182,8 +197,12 @@ class TelegramConnector:
         async with _bot(inbox.config) as bot:
             found = await bot.get_file(file_id)
         base = _api_base(inbox.config)
-        fetcher = MediaFetcher(max_bytes=limit, allowed_hosts=("api.telegram.org",),
-                               trusted_origin=base, timeout=TIMEOUT)
+        fetcher = MediaFetcher(
+            max_bytes=limit,
+            allowed_hosts=("api.telegram.org",),
+            trusted_origin=base,
+            timeout=TIMEOUT,
+        )
         return (await fetcher.fetch(_file_url(inbox.config, found.file_path))).data
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
@@ -248,10 +267,17 @@ async def _bot(config: dict[str, Any]) -> AsyncIterator[Bot]:
     if not token:
         raise InvalidToken("no bot_token configured")
     base = _api_base(config)
-    requests = [HTTPXRequest(connection_pool_size=4, read_timeout=TIMEOUT,
-                             connect_timeout=TIMEOUT) for _ in range(2)]
-    bot = Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot",
-              request=requests[0], get_updates_request=requests[1])
+    requests = [
+        HTTPXRequest(connection_pool_size=4, read_timeout=TIMEOUT, connect_timeout=TIMEOUT)
+        for _ in range(2)
+    ]
+    bot = Bot(
+        token,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=requests[0],
+        get_updates_request=requests[1],
+    )
     try:
         yield bot
     finally:
@@ -264,8 +290,10 @@ def _file_url(config: dict[str, Any], found: str | None) -> str:
     # python-telegram-bot prefixes the endpoint, or keeps a path naming an existing local file.
     prefix = f"{_api_base(config)}/file/bot{config.get('bot_token')}/"
     relative = (found or "").removeprefix(prefix)
-    if not found or relative == found or not all(
-        FILE_SEGMENT.fullmatch(segment) for segment in relative.split("/")
+    if (
+        not found
+        or relative == found
+        or not all(FILE_SEGMENT.fullmatch(segment) for segment in relative.split("/"))
     ):
         raise MediaError("Telegram gave no usable file path")
     return prefix + relative

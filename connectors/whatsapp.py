@@ -151,15 +151,17 @@ class WhatsAppConnector:
             trusted_origin=base,
         )
         try:
-            info = await fetcher.fetch(f"{base}/{_version(inbox.config)}/{media_id}", auth,
-                                       {Origin.of(base).host})
+            info = await fetcher.fetch(
+                f"{base}/{_version(inbox.config)}/{media_id}", auth, {Origin.of(base).host}
+            )
             url = _media_url(info.data)
             fetched = await fetcher.fetch(url, auth, {Origin.of(base).host, "lookaside.fbsbx.com"})
         except MediaError as exc:
             return None, str(exc)
         content_type = str(media.get("mime_type") or fetched.content_type).split(";")[0].strip()
-        return InboundAttachment(_filename(media, kind, content_type), content_type,
-                                 fetched.data), None
+        return InboundAttachment(
+            _filename(media, kind, content_type), content_type, fetched.data
+        ), None
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
         config = message.inbox.config
@@ -229,8 +231,7 @@ def _status(raw: Any) -> DeliveryUpdate | None:
     errors = field(raw, "errors", list, "status", [])
     if errors and isinstance(errors[0], dict):
         first = errors[0]
-        error = _reason(f"{first.get('code')}: {first.get('title') or first.get('message')}",
-                        first)
+        error = _reason(f"{first.get('code')}: {first.get('title') or first.get('message')}", first)
     return DeliveryUpdate(wamid, status, error)
 
 

@@ -36,8 +36,9 @@ async def make_agent(
     return issued
 
 
-async def make_inbox(db: Database, kind: str = "api", name: str | None = None,
-                     config: dict[str, Any] | None = None) -> Inbox:
+async def make_inbox(
+    db: Database, kind: str = "api", name: str | None = None, config: dict[str, Any] | None = None
+) -> Inbox:
     return await agents.create_inbox(db, kind, name or f"{kind} inbox {next(_seq)}", config)
 
 
@@ -59,8 +60,12 @@ def inbound(
 ) -> InboundMessage:
     """A customer's message as a connector would hand it to ingest()."""
     claims = []
-    for kind, value in (("phone", phone), ("email", email), ("telegram", telegram),
-                        ("webchat", webchat)):
+    for kind, value in (
+        ("phone", phone),
+        ("email", email),
+        ("telegram", telegram),
+        ("webchat", webchat),
+    ):
         if value:
             claims.append(IdentityClaim(kind, value, verified=True))
     if unverified_email:

@@ -35,8 +35,12 @@ def demo(tmp_path):
         env.pop(name, None)
     with log.open("w") as out:
         process = subprocess.Popen(
-            ["bash", str(ROOT / "scripts" / "demo")], cwd=ROOT, env=env, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            ["bash", str(ROOT / "scripts" / "demo")],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         yield f"http://127.0.0.1:{port}", process, log
@@ -71,6 +75,7 @@ def test_the_demo_command_serves_an_inbox_with_the_story(demo):
     assert len(conversations) >= 5
     # Sarah wrote by email, through the shop's API and by SMS: one customer, one timeline.
     sarah = next(c for c in customers if c["name"] == "Sarah Kim")
-    timeline = httpx.get(f"{url}/api/v1/customers/{sarah['id']}/timeline",
-                         headers=headers).json()["items"]
+    timeline = httpx.get(f"{url}/api/v1/customers/{sarah['id']}/timeline", headers=headers).json()[
+        "items"
+    ]
     assert {m["channel"] for m in timeline} >= {"email", "api", "sms"}

@@ -19,7 +19,7 @@ TWILIO = {
 async def test_typing_slash_thanks_and_picking_it_inserts_the_filled_reply(
     server,
     db,
-    browser,  # noqa: F811
+    browser,
 ):
     inbox = await make_inbox(db, "api", "Shop")
     admin = await make_agent(db, "ada@support.example", name="Ada", admin=True)
@@ -82,7 +82,7 @@ async def test_typing_slash_thanks_and_picking_it_inserts_the_filled_reply(
     await context.close()
 
 
-async def test_admin_pages_in_english_and_korean(server, db, browser):  # noqa: F811
+async def test_admin_pages_in_english_and_korean(server, db, browser):
     sms = await make_inbox(db, "twilio", "SMS +1 415 555 0100", TWILIO)
     await make_inbox(
         db,

@@ -14,7 +14,7 @@ async def test_agents_in_one_conversation_see_each_other_view_type_and_leave(
     server,
     db,
     settings,
-    browser,  # noqa: F811
+    browser,
 ):
     expect = playwright_api.expect
     inbox = await make_inbox(db, "api", "Shop backend")
@@ -56,7 +56,7 @@ async def test_agents_in_one_conversation_see_each_other_view_type_and_leave(
     await ada_context.close()
 
 
-async def test_an_agent_of_another_inbox_never_shows_up(server, db, settings, browser):  # noqa: F811
+async def test_an_agent_of_another_inbox_never_shows_up(server, db, settings, browser):
     expect = playwright_api.expect
     inbox = await make_inbox(db, "api", "Shop backend")
     ada = await make_agent(db, "ada@support.example", name="Ada Lovelace", inboxes=[inbox])

@@ -31,7 +31,7 @@ async def long_history(db, settings, inbox, count):
     return results
 
 
-async def open_page(browser, server, agent, conversation_id):  # noqa: F811
+async def open_page(browser, server, agent, conversation_id):
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     errors: list[str] = []
@@ -46,7 +46,7 @@ async def test_scrolling_up_loads_earlier_messages_and_keeps_the_place(
     server,
     db,
     settings,
-    browser,  # noqa: F811
+    browser,
 ):
     api = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[api])
@@ -79,7 +79,7 @@ async def test_scrolling_up_loads_earlier_messages_and_keeps_the_place(
     await context.close()
 
 
-async def test_enter_sends_and_shift_enter_adds_a_line(server, db, settings, browser):  # noqa: F811
+async def test_enter_sends_and_shift_enter_adds_a_line(server, db, settings, browser):
     api = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[api])
     result = await ingest(db, inbound(api, "Where is my parcel?", email="p@example.org"), settings)
@@ -118,7 +118,7 @@ async def expect_nothing_sent(page) -> None:
     assert await page.locator("#timeline li.msg.out").count() == 0
 
 
-async def test_a_refused_reply_shows_why_and_keeps_the_text(server, db, settings, browser):  # noqa: F811
+async def test_a_refused_reply_shows_why_and_keeps_the_text(server, db, settings, browser):
     twilio = await make_inbox(
         db,
         "twilio",
@@ -150,7 +150,7 @@ async def test_a_live_message_appends_without_losing_loaded_history(
     server,
     db,
     settings,
-    browser,  # noqa: F811
+    browser,
 ):
     api = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[api])
@@ -183,7 +183,7 @@ async def test_a_live_message_appends_without_losing_loaded_history(
     await context.close()
 
 
-async def test_shortcuts_resolve_assign_and_show_their_help(server, db, settings, browser):  # noqa: F811
+async def test_shortcuts_resolve_assign_and_show_their_help(server, db, settings, browser):
     api = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[api], name="Jamie Agent")
     result = await ingest(db, inbound(api, "Please close this", email="k@example.org"), settings)
@@ -219,7 +219,7 @@ async def test_screenshots_of_the_conversation_view_in_english_and_korean(
     server,
     db,
     settings,
-    browser,  # noqa: F811
+    browser,
 ):
     from dataclasses import replace
 

@@ -56,8 +56,11 @@ async def test_admin_writes_an_entry_and_the_agent_inserts_it_with_one_click(
     await expect(page.locator("h1")).to_have_text("FAQ 항목")
     await shoot(page, "faq-4-admin-list-korean")
 
-    asked = await ingest(db, inbound(api, "do I have to pay for delivery?",
-                                     email="sarah@example.org", name="Sarah Kim"), settings)
+    asked = await ingest(
+        db,
+        inbound(api, "do I have to pay for delivery?", email="sarah@example.org", name="Sarah Kim"),
+        settings,
+    )
     agent_page = await context.new_page()
     await agent_page.context.clear_cookies()
     await sign_in(agent_page, server.url, agent.email)

@@ -17,18 +17,23 @@ from tests.web.support import customer_writes
 
 
 async def test_unread_badge_bumps_live_and_korean_search_finds_the_message(
-    server, db, browser  # noqa: F811
+    server,
+    db,
+    browser,
 ):
     shop = await make_inbox(db, "api", "Shop")
     sms = await make_inbox(db, "twilio", "SMS line")
     agent = await make_agent(db, "jo@support.example", name="Jo", inboxes=[shop, sms])
-    first = await customer_writes(server, shop, "Where is my order?", email="hana@example.com",
-                                  name="Hana Kim")
-    jeju = await customer_writes(server, shop, "제주도까지 배송비가 얼마예요?",
-                                 email="minji@example.com", name="김민지")
+    first = await customer_writes(
+        server, shop, "Where is my order?", email="hana@example.com", name="Hana Kim"
+    )
+    jeju = await customer_writes(
+        server, shop, "제주도까지 배송비가 얼마예요?", email="minji@example.com", name="김민지"
+    )
     async with server.client(agent.token) as api:
-        labelled = await api.post(f"/api/v1/conversations/{first['conversation_id']}/labels",
-                                  json={"label": "VIP"})
+        labelled = await api.post(
+            f"/api/v1/conversations/{first['conversation_id']}/labels", json={"label": "VIP"}
+        )
         assert labelled.status_code == 200
     expect = playwright_api.expect
     context = await browser.new_context(viewport={"width": 1280, "height": 720})
@@ -66,8 +71,9 @@ async def test_unread_badge_bumps_live_and_korean_search_finds_the_message(
     await expect(page.locator("section.labels li.label-chip")).to_contain_text("shipping-cost")
     # Another agent's label change shows in the open panel without a reload.
     async with server.client(agent.token) as api:
-        other = await api.post(f"/api/v1/conversations/{jeju['conversation_id']}/labels",
-                               json={"label": "urgent"})
+        other = await api.post(
+            f"/api/v1/conversations/{jeju['conversation_id']}/labels", json={"label": "urgent"}
+        )
         assert other.status_code == 200
     await expect(page.locator("section.labels")).to_contain_text("urgent", timeout=3000)
     await shoot(page, "conversation-labels-en")

@@ -123,7 +123,7 @@ async def twilio_post(server, path: str, fields: dict[str, str]) -> None:
     assert response.status_code == 200, response.text
 
 
-async def open_conversation(browser, server, agent, conversation_id, *, hold=False):  # noqa: F811
+async def open_conversation(browser, server, agent, conversation_id, *, hold=False):
     context = await browser.new_context(viewport={"width": 1100, "height": 800})
     if hold:
         await context.add_init_script(HOLD_SOCKETS)
@@ -175,7 +175,7 @@ class TwoAgentsOnSms:
 async def two_agents_on_sms(
     server,
     db,
-    browser,  # noqa: F811
+    browser,
     fake_twilio,
 ) -> AsyncIterator[Callable[[str], Awaitable[TwoAgentsOnSms]]]:
     """Start with: the customer texts the SMS (Twilio) inbox, and its two agents, Minji then
@@ -297,7 +297,7 @@ data-signature="{signature}" data-email="sarah@example.com" data-name="Sarah Kim
 async def test_an_sms_and_a_signed_in_web_chat_of_one_person_are_one_timeline(
     server,
     db,
-    browser,  # noqa: F811
+    browser,
     fake_twilio,
     shop,
 ):
@@ -374,7 +374,7 @@ async def test_an_sms_and_a_signed_in_web_chat_of_one_person_are_one_timeline(
 async def test_a_dropped_socket_replays_what_was_missed_exactly_once(
     server,
     db,
-    browser,  # noqa: F811
+    browser,
 ):
     api = await make_inbox(db, "api", "Shop backend")
     minji = await make_agent(db, "minji@support.example", name="Minji Park", inboxes=[api])

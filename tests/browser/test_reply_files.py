@@ -14,7 +14,7 @@ from tests.factories import make_agent, make_inbox
 PDF = b"%PDF-1.4\n% quote\n%%EOF\n"
 
 
-async def test_files_chosen_in_the_reply_box_reach_the_customer(server, db, browser, smtp):  # noqa: F811
+async def test_files_chosen_in_the_reply_box_reach_the_customer(server, db, browser, smtp):
     inbox = await make_inbox(db, "email", "Support mail", config=smtp.config())
     agent = await make_agent(db, inboxes=[inbox], name="Jamie Agent")
     first = (await post_mime(server, inbox, mime())).json()

@@ -10,7 +10,9 @@ from tests.factories import make_agent, make_inbox
 
 
 async def test_an_admin_chats_as_a_visitor_through_the_widget_on_the_stand_in_shop_page(
-    server, db, browser  # noqa: F811
+    server,
+    db,
+    browser,
 ):
     chat = await make_inbox(db, "webchat", "Shop chat")
     admin = await make_agent(db, admin=True)
@@ -28,7 +30,9 @@ async def test_an_admin_chats_as_a_visitor_through_the_widget_on_the_stand_in_sh
     await playwright_api.expect(page.locator(".panel .log")).to_contain_text("Do you ship to Jeju?")
     await shoot(page, "simulator-webchat")
     async with db.read() as session:
-        texts = [m.text for m in (await session.exec(
-            select(Message).where(Message.inbox_id == chat.id))).all()]
+        texts = [
+            m.text
+            for m in (await session.exec(select(Message).where(Message.inbox_id == chat.id))).all()
+        ]
     assert texts == ["Do you ship to Jeju?"]
     await context.close()

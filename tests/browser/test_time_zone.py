@@ -19,7 +19,7 @@ async def test_the_browsers_zone_becomes_the_agents_and_times_are_local(
     server,
     db,
     settings,
-    browser,  # noqa: F811
+    browser,
 ):
     api = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[api])
@@ -63,7 +63,7 @@ async def test_an_attribute_set_by_another_agent_appears_in_the_open_panel(
     server,
     db,
     settings,
-    browser,  # noqa: F811
+    browser,
 ):
     api = await make_inbox(db, "api")
     viewer = await make_agent(db, inboxes=[api])

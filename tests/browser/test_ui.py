@@ -23,8 +23,11 @@ pytestmark = pytest.mark.skipif(
 )
 SCREENS = Path(os.environ.get("INBOX_SCREENSHOTS", "/tmp/screens"))
 PASSWORD = "correct horse battery"
-TWILIO = {"phone_number": "+14155550100", "account_sid": "AC" + "1" * 32,
-          "auth_token": "twilio-secret"}
+TWILIO = {
+    "phone_number": "+14155550100",
+    "account_sid": "AC" + "1" * 32,
+    "auth_token": "twilio-secret",
+}
 
 
 @pytest.fixture
@@ -54,17 +57,23 @@ async def sign_in(page, url: str, email: str) -> None:
     await page.wait_for_url(f"{url}/")
 
 
-async def test_login_conversation_reply_and_a_live_simulated_message(
-    server, db, settings, browser
-):
-    sms = await make_inbox(db, "twilio", "SMS +1 415 555 0100",
-                           {**TWILIO, "api_base_url": f"{server.url}/simulator/provider/twilio"})
+async def test_login_conversation_reply_and_a_live_simulated_message(server, db, settings, browser):
+    sms = await make_inbox(
+        db,
+        "twilio",
+        "SMS +1 415 555 0100",
+        {**TWILIO, "api_base_url": f"{server.url}/simulator/provider/twilio"},
+    )
     api = await make_inbox(db, "api", "Shop backend")
     admin = await make_agent(db, "ada@support.example", name="Ada", admin=True)
-    first = await ingest(db, inbound(api, "Order 4411 has not shipped", phone="+14155550142",
-                                     name="Sarah Kim"), settings)
-    await ingest(db, inbound(sms, "Any news on 4411?", phone="+14155550142", channel="sms"),
-                 settings)
+    first = await ingest(
+        db,
+        inbound(api, "Order 4411 has not shipped", phone="+14155550142", name="Sarah Kim"),
+        settings,
+    )
+    await ingest(
+        db, inbound(sms, "Any news on 4411?", phone="+14155550142", channel="sms"), settings
+    )
     expect = playwright_api.expect
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     agent_tab = await context.new_page()
@@ -105,7 +114,6 @@ async def test_login_conversation_reply_and_a_live_simulated_message(
     await context.close()
 
 
-
 async def test_script_in_a_message_or_name_is_text_and_other_inboxes_are_404(
     server, db, settings, browser
 ):
@@ -113,8 +121,9 @@ async def test_script_in_a_message_or_name_is_text_and_other_inboxes_are_404(
     hidden = await make_inbox(db, "api", "Another team")
     agent = await make_agent(db, "jo@support.example", inboxes=[api])
     payload = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
-    mine = await ingest(db, inbound(api, f"Hi {payload}", email="eve@example.org",
-                                    name=f"Eve {payload}"), settings)
+    mine = await ingest(
+        db, inbound(api, f"Hi {payload}", email="eve@example.org", name=f"Eve {payload}"), settings
+    )
     theirs = await ingest(db, inbound(hidden, "Secret", email="other@example.org"), settings)
     context = await browser.new_context()
     page = await context.new_page()

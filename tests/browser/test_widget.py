@@ -45,11 +45,10 @@ async def browser():
         await chromium.close()
 
 
-async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(
-    server, db, browser, shop
-):
-    inbox = await make_inbox(db, "webchat", "Shop chat", {
-        "allowed_origins": [shop.url], "identity_secret": "s" * 32})
+async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(server, db, browser, shop):
+    inbox = await make_inbox(
+        db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
+    )
     agent = await make_agent(db, inboxes=[inbox])
     expect = playwright_api.expect
     page = await browser.new_page()
@@ -64,13 +63,15 @@ async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(
         [conversation] = (await client.get("/api/v1/conversations")).json()["items"]
         await client.post(f"/api/v1/conversations/{conversation['id']}/typing")
         await expect(page.get_by_text("Jamie Agent is typing…")).to_be_visible()
-        response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages",
-                                     json={"text": "Yes, 3 left!"})
+        response = await client.post(
+            f"/api/v1/conversations/{conversation['id']}/messages", json={"text": "Yes, 3 left!"}
+        )
         assert response.status_code == 201
         await expect(page.locator(".m.out")).to_contain_text("Yes, 3 left!")
         # The open panel showed the reply: the agent sees it read.
-        read = await wait_for_message(client, conversation["id"], response.json()["id"],
-                                      lambda m: m["status"] == "read")
+        read = await wait_for_message(
+            client, conversation["id"], response.json()["id"], lambda m: m["status"] == "read"
+        )
         assert read["status"] == "read"
     # The host page's CSS does not reach inside the widget.
     colour = await page.locator(".m.out").evaluate("e => getComputedStyle(e).color")
@@ -82,12 +83,16 @@ async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(
 
 
 async def test_the_faq_bot_answers_first_and_hands_over_on_request(server, db, browser, shop):
-    inbox = await make_inbox(db, "webchat", "Shop chat", {
-        "allowed_origins": [shop.url], "identity_secret": "s" * 32})
+    inbox = await make_inbox(
+        db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
+    )
     admin = await make_agent(db, admin=True)
     async with server.client(admin.token) as client:
-        entry = {"question": "How much does shipping cost?", "answer": "Shipping is 3,000 KRW.",
-                 "language": "en"}
+        entry = {
+            "question": "How much does shipping cost?",
+            "answer": "Shipping is 3,000 KRW.",
+            "language": "en",
+        }
         assert (await client.post("/api/v1/faq", json=entry)).status_code == 201
     expect = playwright_api.expect
     page = await browser.new_page()
@@ -99,8 +104,9 @@ async def test_the_faq_bot_answers_first_and_hands_over_on_request(server, db, b
     await page.press("textarea", "Enter")
     # The bot matches, the outbox sends, the bus carries it to the widget: on a loaded 2-core
     # machine that chain has taken over 5 s.
-    await expect(page.locator(".m.out").first).to_contain_text("Shipping is 3,000 KRW.",
-                                                             timeout=15000)
+    await expect(page.locator(".m.out").first).to_contain_text(
+        "Shipping is 3,000 KRW.", timeout=15000
+    )
     await page.click("button.human")
     await expect(page.locator(".m.out")).to_have_count(2, timeout=15000)
     await expect(page.locator(".m.out").last).to_contain_text("connecting you with a person")
@@ -118,8 +124,9 @@ def _screens_folder():
 async def test_a_visitors_image_and_typing_reach_the_agent_and_the_agents_face_the_widget(
     server, db, browser, shop
 ):
-    inbox = await make_inbox(db, "webchat", "Shop chat", {
-        "allowed_origins": [shop.url], "identity_secret": "s" * 32})
+    inbox = await make_inbox(
+        db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
+    )
     agent = await make_agent(db, inboxes=[inbox], name="Minji Park")
     expect = playwright_api.expect
     visitor = await browser.new_page(viewport={"width": 900, "height": 700})
@@ -144,8 +151,12 @@ async def test_a_visitors_image_and_typing_reach_the_agent_and_the_agents_face_t
     await expect(typing).to_be_visible()
     await expect(typing).to_have_text("The customer is typing…")  # they gave no name
     await desk.screenshot(path=str(SCREENS / "agent-visitor-typing.png"))
-    await visitor.set_input_files("input[type=file]", files=[{
-        "name": "kettle.png", "mimeType": "image/png", "buffer": png(160, 120, (234, 88, 12))}])
+    await visitor.set_input_files(
+        "input[type=file]",
+        files=[
+            {"name": "kettle.png", "mimeType": "image/png", "buffer": png(160, 120, (234, 88, 12))}
+        ],
+    )
     thumb = visitor.locator(".m.in img.thumb")
     await expect(thumb).to_have_count(1)
     await expect(thumb).to_have_attribute("src", re.compile(r"^blob:"))
@@ -159,8 +170,10 @@ async def test_a_visitors_image_and_typing_reach_the_agent_and_the_agents_face_t
     async with server.client(agent.token) as client:
         await client.post(f"/api/v1/conversations/{conversation['id']}/typing")
         await expect(visitor.get_by_text("Minji Park is typing…")).to_be_visible()
-        response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages",
-                                     json={"text": "Sorry! A new one ships today."})
+        response = await client.post(
+            f"/api/v1/conversations/{conversation['id']}/messages",
+            json={"text": "Sorry! A new one ships today."},
+        )
         assert response.status_code == 201
     reply = visitor.locator(".m.out")
     await expect(reply).to_contain_text("Sorry! A new one ships today.")
@@ -170,11 +183,10 @@ async def test_a_visitors_image_and_typing_reach_the_agent_and_the_agents_face_t
     await desk.screenshot(path=str(SCREENS / "agent-widget-image.png"), full_page=True)
 
 
-async def test_the_widget_shows_an_agents_files_as_links_and_thumbnails(
-    server, db, browser, shop
-):
-    inbox = await make_inbox(db, "webchat", "Shop chat", {
-        "allowed_origins": [shop.url], "identity_secret": "s" * 32})
+async def test_the_widget_shows_an_agents_files_as_links_and_thumbnails(server, db, browser, shop):
+    inbox = await make_inbox(
+        db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
+    )
     agent = await make_agent(db, inboxes=[inbox])
     expect = playwright_api.expect
     page = await browser.new_page()
@@ -190,8 +202,11 @@ async def test_the_widget_shows_an_agents_files_as_links_and_thumbnails(
         response = await client.post(
             f"/api/v1/conversations/{conversation['id']}/messages",
             data={"text": "Here it is"},
-            files=[("files", ("manual.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")),
-                   ("files", ("diagram.png", png(40, 30), "image/png"))])
+            files=[
+                ("files", ("manual.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")),
+                ("files", ("diagram.png", png(40, 30), "image/png")),
+            ],
+        )
         assert response.status_code == 201, response.text
     reply = page.locator(".m.out")
     await expect(reply).to_contain_text("Here it is")
@@ -203,20 +218,25 @@ async def test_the_widget_shows_an_agents_files_as_links_and_thumbnails(
 
 
 async def test_a_refused_file_is_explained_in_korean_and_stores_nothing(server, db, browser, shop):
-    inbox = await make_inbox(db, "webchat", "Shop chat", {
-        "allowed_origins": [shop.url], "identity_secret": "s" * 32})
+    inbox = await make_inbox(
+        db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
+    )
     agent = await make_agent(db, inboxes=[inbox])
     expect = playwright_api.expect
     page = await browser.new_page(viewport={"width": 900, "height": 700})
     html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}").replace(
-        'data-lang="en"', 'data-lang="ko"')
+        'data-lang="en"', 'data-lang="ko"'
+    )
     shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
     await page.goto(f"{shop.url}/")
     await page.click("button.bubble")
-    await page.set_input_files("input[type=file]", files=[
-        {"name": "setup.exe", "mimeType": "image/png", "buffer": b"MZ\x90\x00" * 64}])
-    await expect(page.get_by_text("이미지, PDF, 오피스 문서, 텍스트 파일만 보낼 수 있습니다.")
-                 ).to_be_visible()
+    await page.set_input_files(
+        "input[type=file]",
+        files=[{"name": "setup.exe", "mimeType": "image/png", "buffer": b"MZ\x90\x00" * 64}],
+    )
+    await expect(
+        page.get_by_text("이미지, PDF, 오피스 문서, 텍스트 파일만 보낼 수 있습니다.")
+    ).to_be_visible()
     await expect(page.locator("button.attach")).to_have_attribute("aria-label", "파일 첨부")
     await page.screenshot(path=str(SCREENS / "widget-refused-ko.png"))
     async with server.client(agent.token) as client:

@@ -42,7 +42,7 @@ async def assert_nothing_ran(page, seen: list[str]) -> None:
 async def test_a_canned_reply_with_script_payloads_is_inserted_as_text(
     server,
     db,
-    browser,  # noqa: F811
+    browser,
 ):
     inbox = await make_inbox(db, "api", "Shop")
     admin = await make_agent(db, "ada@support.example", name="Ada", admin=True)
@@ -91,8 +91,8 @@ async def test_a_canned_reply_with_script_payloads_is_inserted_as_text(
 async def test_an_agents_name_and_reply_with_script_payloads_show_as_text_in_the_widget(
     server,
     db,
-    browser,  # noqa: F811
-    shop,  # noqa: F811
+    browser,
+    shop,
 ):
     inbox = await make_inbox(
         db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}

@@ -65,9 +65,15 @@ class Dovecot:
     ca_file: Path | None = None  # the CA that signed that certificate
 
     def config(self, mailbox: str = "INBOX", **extra: object) -> dict[str, object]:
-        return {"imap_host": "127.0.0.1", "imap_port": self.port, "imap_user": USER,
-                "imap_password": PASSWORD, "imap_mailbox": mailbox, "imap_security": "none",
-                **extra}
+        return {
+            "imap_host": "127.0.0.1",
+            "imap_port": self.port,
+            "imap_user": USER,
+            "imap_password": PASSWORD,
+            "imap_mailbox": mailbox,
+            "imap_security": "none",
+            **extra,
+        }
 
 
 def _free_port() -> int:
@@ -110,11 +116,22 @@ def _run_dovecot(tls: bool) -> Iterator[Dovecot]:
         ca.cert_pem.write_to_path(str(ca_file))
         imaps_port = _free_port()
         ssl = f"ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem"
-    (root / "dovecot.conf").write_text(CONFIG.format(
-        root=root, port=port, uid=account.pw_uid, gid=account.pw_gid, password=PASSWORD,
-        ssl=ssl, imaps_port=imaps_port))
-    process = subprocess.Popen([binary, "-F", "-c", str(root / "dovecot.conf")],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    (root / "dovecot.conf").write_text(
+        CONFIG.format(
+            root=root,
+            port=port,
+            uid=account.pw_uid,
+            gid=account.pw_gid,
+            password=PASSWORD,
+            ssl=ssl,
+            imaps_port=imaps_port,
+        )
+    )
+    process = subprocess.Popen(
+        [binary, "-F", "-c", str(root / "dovecot.conf")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 10
         while True:

@@ -40,8 +40,9 @@ class RecordingHandler:
     data_replies: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
         self.commands.append(f"RCPT {address}")
         if self.rcpt_replies:
             return self.rcpt_replies.pop(0)
@@ -51,8 +52,13 @@ class RecordingHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.data_replies:
             return self.data_replies.pop(0)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                      envelope.original_content or envelope.content))
+        self.received.append(
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.original_content or envelope.content,
+            )
+        )
         return "250 Message accepted for delivery"
 
     async def wait(self, count: int, timeout: float = 10.0) -> list[Received]:
@@ -69,8 +75,13 @@ class SmtpPeer:
 
     def config(self, address: str = "support@shop.example", **extra: Any) -> dict[str, Any]:
         """An email inbox's config that sends through this server."""
-        return {"address": address, "smtp_host": "127.0.0.1", "smtp_port": self.port,
-                "smtp_security": "none", **extra}
+        return {
+            "address": address,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": self.port,
+            "smtp_security": "none",
+            **extra,
+        }
 
 
 @pytest.fixture(name="smtp")
@@ -91,8 +102,9 @@ def smtp_fixture() -> Iterator[SmtpPeer]:
 async def post_mime(server: Any, inbox: Any, raw: bytes, token: str | None = None) -> Any:
     """POST raw MIME to the inbox's email webhook with its token."""
     async with server.client(token if token is not None else inbox.token) as client:
-        return await client.post(f"/webhooks/email/{inbox.id}", content=raw,
-                                 headers={"Content-Type": "message/rfc822"})
+        return await client.post(
+            f"/webhooks/email/{inbox.id}", content=raw, headers={"Content-Type": "message/rfc822"}
+        )
 
 
 def mime(
@@ -110,19 +122,40 @@ def mime(
     lines = []
     if dkim_pass:
         domain = sender.rsplit("@", 1)[-1].rstrip(">")
-        lines.append(f"Authentication-Results: mx.shop.example; dkim=pass header.d={domain}; "
-                     f"dmarc=pass header.from={domain}")
-    lines += [f"From: {sender}", f"To: {to}", f"Subject: {subject}",
-              "Date: Mon, 06 Jan 2025 09:00:00 +0900", "MIME-Version: 1.0"]
+        lines.append(
+            f"Authentication-Results: mx.shop.example; dkim=pass header.d={domain}; "
+            f"dmarc=pass header.from={domain}"
+        )
+    lines += [
+        f"From: {sender}",
+        f"To: {to}",
+        f"Subject: {subject}",
+        "Date: Mon, 06 Jan 2025 09:00:00 +0900",
+        "MIME-Version: 1.0",
+    ]
     if message_id:
         lines.append(f"Message-ID: {message_id}")
     for name, value in (headers or {}).items():
         lines.append(f"{name}: {value}")
     if html is None:
-        lines += ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit",
-                  "", body]
+        lines += [
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Transfer-Encoding: 8bit",
+            "",
+            body,
+        ]
     else:
-        lines += ['Content-Type: multipart/alternative; boundary="b1"', "", "--b1",
-                  "Content-Type: text/plain; charset=utf-8", "", body, "--b1",
-                  "Content-Type: text/html; charset=utf-8", "", html, "--b1--"]
+        lines += [
+            'Content-Type: multipart/alternative; boundary="b1"',
+            "",
+            "--b1",
+            "Content-Type: text/plain; charset=utf-8",
+            "",
+            body,
+            "--b1",
+            "Content-Type: text/html; charset=utf-8",
+            "",
+            html,
+            "--b1--",
+        ]
     return ("\r\n".join(lines) + "\r\n").encode()

@@ -44,15 +44,23 @@ class FakeTwilio(ProviderServer):
 
     def _created(self, request: Recorded) -> Answer:
         form = request.form()
-        body = {"sid": f"SMout{next(self._sids):029d}", "status": "queued", "to": form.get("To"),
-                "from": form.get("From"), "body": form.get("Body"), "num_segments": "1"}
+        body = {
+            "sid": f"SMout{next(self._sids):029d}",
+            "status": "queued",
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "num_segments": "1",
+        }
         return Answer(201, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
 
 def error_answer(status: int, code: int, message: str) -> Answer:
     """Twilio's JSON error body, as the SDK turns it into TwilioRestException."""
-    body = {"code": code, "message": message, "status": status,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+    body = {
+        "code": code,
+        "message": message,
+        "status": status,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+    }
     return Answer(status, json.dumps(body).encode(), {"Content-Type": "application/json"})
-
-

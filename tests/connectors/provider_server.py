@@ -66,9 +66,13 @@ class ProviderServer:
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         parts = urlsplit(handler.path)
-        request = Recorded(method, parts.path, parse_qs(parts.query),
-                           {k.lower(): v for k, v in handler.headers.items()},
-                           handler.rfile.read(length))
+        request = Recorded(
+            method,
+            parts.path,
+            parse_qs(parts.query),
+            {k.lower(): v for k, v in handler.headers.items()},
+            handler.rfile.read(length),
+        )
         self.requests.append(request)
         answer = self.answer(request)
         body = answer.body

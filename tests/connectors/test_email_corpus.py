@@ -85,31 +85,34 @@ async def test_corpus_replies_fold_to_the_new_text(server, db):
 
 
 HOSTILE_HTML = [
-    '<script>alert(1)</script><p>hi</p>',
-    '<img src=x onerror=alert(1)>',
+    "<script>alert(1)</script><p>hi</p>",
+    "<img src=x onerror=alert(1)>",
     '<a href="javascript:alert(1)">click</a>',
     '<a href="JaVaScRiPt&colon;alert(1)">click</a>',
     '<a href="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)">x</a>',
-    '<svg><script>alert(1)</script></svg>',
-    '<svg onload=alert(1)>',
+    "<svg><script>alert(1)</script></svg>",
+    "<svg onload=alert(1)>",
     '<div style="width: expression(alert(1))">css</div>',
     '<style>body{background:url("javascript:alert(1)")}</style>',
     '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
     '<form action="https://evil.example"><input name=pw></form>',
-    '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
     '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
     '<object data="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="></object>',
-    '<<script>script>alert(1)<</script>/script>',
+    "<<script>script>alert(1)<</script>/script>",
     '<a href="data:text/html,<script>alert(1)</script>">d</a>',
-    '<body onload=alert(1)><p>x</p>',
+    "<body onload=alert(1)><p>x</p>",
 ]
 
 
 async def test_hostile_html_is_stored_without_anything_executable(server, db):
     inbox = await make_inbox(db, "email", config={"address": "support@shop.example"})
     for n, hostile in enumerate(HOSTILE_HTML):
-        raw = mime(html=hostile, message_id=f"<xss{n}@evil.example>",
-                   subject='<img src=x onerror=alert(1)> =?utf-8?q?=3Cscript=3E?=')
+        raw = mime(
+            html=hostile,
+            message_id=f"<xss{n}@evil.example>",
+            subject="<img src=x onerror=alert(1)> =?utf-8?q?=3Cscript=3E?=",
+        )
         response = await post_mime(server, inbox, raw)
         assert response.status_code == 201, (hostile, response.text)
         async with db.read() as session:
@@ -121,8 +124,10 @@ async def test_hostile_html_is_stored_without_anything_executable(server, db):
 
 async def test_remote_images_are_held_back_until_asked_for(server, db):
     inbox = await make_inbox(db, "email", config={"address": "support@shop.example"})
-    html = ('<p>Logo <img src="https://tracker.example/pixel.gif?u=1" alt="a>b">'
-            '<img src="//cdn.example/x.png"><img src="cid:inline1"></p>')
+    html = (
+        '<p>Logo <img src="https://tracker.example/pixel.gif?u=1" alt="a>b">'
+        '<img src="//cdn.example/x.png"><img src="cid:inline1"></p>'
+    )
     response = await post_mime(server, inbox, mime(html=html))
     async with db.read() as session:
         message = await session.get(Message, response.json()["message_id"])

@@ -52,21 +52,29 @@ async def _seen_flags(dovecot, mailbox):
 
 
 def _mails(start, n):
-    return [mime(message_id=f"<imap{i}@customer.example>", body=f"mail number {i}",
-                 sender=f"c{i}@customer.example") for i in range(start, start + n)]
+    return [
+        mime(
+            message_id=f"<imap{i}@customer.example>",
+            body=f"mail number {i}",
+            sender=f"c{i}@customer.example",
+        )
+        for i in range(start, start + n)
+    ]
 
 
 async def _poller(db, settings, inbox_row, **options):
-    inbox = ChannelInbox(inbox_row.id, "email", inbox_row.name, dict(inbox_row.config),
-                         inbox_row.token)
+    inbox = ChannelInbox(
+        inbox_row.id, "email", inbox_row.name, dict(inbox_row.config), inbox_row.token
+    )
     poller = MailboxPoller(db, settings, EmailConnector(settings), inbox, **options)
     await poller.connect()
     return poller
 
 
 async def test_each_mail_is_ingested_once_across_a_crash_and_a_restart(db, settings, dovecot):
-    inbox = await make_inbox(db, "email", config={"address": "support@shop.example",
-                                                   **dovecot.config()})
+    inbox = await make_inbox(
+        db, "email", config={"address": "support@shop.example", **dovecot.config()}
+    )
     await _append(dovecot, "INBOX", *_mails(0, 6))
 
     first = await _poller(db, settings, inbox)
@@ -96,8 +104,9 @@ async def test_each_mail_is_ingested_once_across_a_crash_and_a_restart(db, setti
 
 
 async def test_a_uidvalidity_change_resyncs_without_duplicates(db, settings, dovecot):
-    inbox = await make_inbox(db, "email", config={"address": "support@shop.example",
-                                                   **dovecot.config("Support")})
+    inbox = await make_inbox(
+        db, "email", config={"address": "support@shop.example", **dovecot.config("Support")}
+    )
     admin = await _client(dovecot)
     assert (await admin.create("Support")).result == "OK"
     await _append(dovecot, "Support", *_mails(0, 2))
@@ -122,8 +131,9 @@ async def test_a_uidvalidity_change_resyncs_without_duplicates(db, settings, dov
 
 
 async def test_a_running_poller_picks_up_new_mail_promptly(db, settings, dovecot):
-    inbox = await make_inbox(db, "email", config={"address": "support@shop.example",
-                                                   **dovecot.config()})
+    inbox = await make_inbox(
+        db, "email", config={"address": "support@shop.example", **dovecot.config()}
+    )
     row = inbox
     channel = ChannelInbox(row.id, "email", row.name, dict(row.config), row.token)
     poller = MailboxPoller(db, settings, EmailConnector(settings), channel, poll_seconds=30)
@@ -145,8 +155,7 @@ async def test_a_running_poller_picks_up_new_mail_promptly(db, settings, dovecot
 async def test_the_server_process_polls_configured_mailboxes(db, settings, dovecot):
     from tests.conftest import LiveServer
 
-    await make_inbox(db, "email", config={"address": "support@shop.example",
-                                          **dovecot.config()})
+    await make_inbox(db, "email", config={"address": "support@shop.example", **dovecot.config()})
     async with LiveServer(settings):
         await _append(dovecot, "INBOX", *_mails(0, 2))
         deadline = time.monotonic() + 15
@@ -173,10 +182,22 @@ async def test_an_inbox_created_while_the_server_runs_is_polled_without_a_restar
         assert await count(db, "message") == 0  # no inbox yet: nobody polls
         # `inbox create-inbox` in its own process, as an admin would run it.
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "web.cli", "create-inbox", "--kind", "email", "--name",
-            "Support mail", "--config", json.dumps(config), "--json",
-            cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "web.cli",
+            "create-inbox",
+            "--kind",
+            "email",
+            "--name",
+            "Support mail",
+            "--config",
+            json.dumps(config),
+            "--json",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 0, err.decode()
         assert json.loads(out)["kind"] == "email"
@@ -192,13 +213,19 @@ async def test_an_inbox_created_while_the_server_runs_is_polled_without_a_restar
 
 
 def _tls_config(dovecot, **extra):
-    return {"address": "support@shop.example", **dovecot.config(), "imap_port": dovecot.imaps_port,
-            "imap_security": "tls", **extra}
+    return {
+        "address": "support@shop.example",
+        **dovecot.config(),
+        "imap_port": dovecot.imaps_port,
+        "imap_security": "tls",
+        **extra,
+    }
 
 
 async def test_the_poller_reads_over_tls_trusting_the_configured_ca(db, settings, dovecot_tls):
-    inbox = await make_inbox(db, "email", config=_tls_config(
-        dovecot_tls, imap_ca_file=str(dovecot_tls.ca_file)))
+    inbox = await make_inbox(
+        db, "email", config=_tls_config(dovecot_tls, imap_ca_file=str(dovecot_tls.ca_file))
+    )
     await _append(dovecot_tls, "INBOX", *_mails(0, 2))
     poller = await _poller(db, settings, inbox)
     assert await poller.sync() == 2
@@ -219,8 +246,15 @@ async def test_an_unverified_certificate_or_starttls_never_logs_in(db, settings,
         inbox = await make_inbox(db, "email", config=_tls_config(dovecot_tls, **extra))
         with pytest.raises(ssl.SSLCertVerificationError):
             await _poller(db, settings, inbox)
-    starttls = await make_inbox(db, "email", config={
-        **_tls_config(dovecot_tls), "imap_port": dovecot_tls.port, "imap_security": "starttls"})
+    starttls = await make_inbox(
+        db,
+        "email",
+        config={
+            **_tls_config(dovecot_tls),
+            "imap_port": dovecot_tls.port,
+            "imap_security": "starttls",
+        },
+    )
     with pytest.raises(ImapError, match="STARTTLS is not supported"):
         await _poller(db, settings, starttls)
     assert _logins(dovecot_tls) == []
@@ -235,8 +269,9 @@ async def test_changed_settings_restart_the_poller_and_a_removed_imap_host_stops
     from inbox.models import Inbox
     from tests.conftest import LiveServer
 
-    inbox = await make_inbox(db, "email", config={"address": "support@shop.example",
-                                                   **dovecot.config()})
+    inbox = await make_inbox(
+        db, "email", config={"address": "support@shop.example", **dovecot.config()}
+    )
     admin = await _client(dovecot)
     assert (await admin.create("Support")).result == "OK"
     await admin.logout()
@@ -244,7 +279,9 @@ async def test_changed_settings_restart_the_poller_and_a_removed_imap_host_stops
     async def configure(config):  # what an admin's edit of the inbox writes
         async def work(tx):
             await tx.session.execute(
-                update(Inbox).where(Inbox.id == inbox.id).values(config=config))
+                update(Inbox).where(Inbox.id == inbox.id).values(config=config)
+            )
+
         await db.run_write(work)
 
     async def stored(n, timeout):

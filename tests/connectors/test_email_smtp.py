@@ -15,11 +15,15 @@ async def _reply(server, db, inbox, text="answer", sender=None):
     first = (await post_mime(server, inbox, raw)).json()
     async with server.client(agent.token) as client:
         response = await client.post(
-            f"/api/v1/conversations/{first['conversation_id']}/messages", json={"text": text})
+            f"/api/v1/conversations/{first['conversation_id']}/messages", json={"text": text}
+        )
         assert response.status_code == 201, response.text
         return await wait_for_message(
-            client, first["conversation_id"], response.json()["id"],
-            lambda m: m["status"] in ("sent", "failed"))
+            client,
+            first["conversation_id"],
+            response.json()["id"],
+            lambda m: m["status"] in ("sent", "failed"),
+        )
 
 
 async def test_a_permanent_refusal_fails_the_message(server, db, smtp):
@@ -45,10 +49,15 @@ async def test_an_unreachable_server_is_transient(server, db, smtp):
     first = (await post_mime(server, inbox, mime())).json()
     async with server.client(agent.token) as client:
         response = await client.post(
-            f"/api/v1/conversations/{first['conversation_id']}/messages", json={"text": "x"})
+            f"/api/v1/conversations/{first['conversation_id']}/messages", json={"text": "x"}
+        )
         message = await wait_for_message(
-            client, first["conversation_id"], response.json()["id"],
-            lambda m: (m["error"] or "").startswith("retrying"), timeout=5)
+            client,
+            first["conversation_id"],
+            response.json()["id"],
+            lambda m: (m["error"] or "").startswith("retrying"),
+            timeout=5,
+        )
     assert message["status"] == "queued"
     assert "unreachable" in message["error"]
 

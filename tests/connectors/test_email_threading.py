@@ -21,11 +21,16 @@ def settings(settings):
 
 async def _agent_replies(server, agent, conversation_id, text, smtp, n):
     async with server.client(agent.token) as client:
-        response = await client.post(f"/api/v1/conversations/{conversation_id}/messages",
-                                     json={"text": text})
+        response = await client.post(
+            f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}
+        )
         assert response.status_code == 201, response.text
-        sent = await wait_for_message(client, conversation_id, response.json()["id"],
-                                      lambda m: m["status"] in ("sent", "failed"))
+        sent = await wait_for_message(
+            client,
+            conversation_id,
+            response.json()["id"],
+            lambda m: m["status"] in ("sent", "failed"),
+        )
     assert sent["status"] == "sent", sent
     received = await smtp.handler.wait(n)
     assert len(received) == n
@@ -38,8 +43,9 @@ async def test_an_agent_reply_is_a_threaded_mail_to_the_customer_only(server, db
     first = await post_mime(server, inbox, mime(headers={"Cc": "boss@customer.example"}))
     conversation_id = first.json()["conversation_id"]
 
-    sent, mail = await _agent_replies(server, agent, conversation_id,
-                                      "Your parcel ships today.\n\nShop <Support>", smtp, 1)
+    sent, mail = await _agent_replies(
+        server, agent, conversation_id, "Your parcel ships today.\n\nShop <Support>", smtp, 1
+    )
     message = mail.message
     assert mail.mail_from == "support@shop.example"
     assert mail.rcpt_tos == ["sarah@customer.example"]  # never the Cc
@@ -66,12 +72,14 @@ async def test_a_five_message_exchange_keeping_only_in_reply_to_stays_one_conver
     first = (await post_mime(server, inbox, mime())).json()
     conversation_id = first["conversation_id"]
     for turn in range(1, 3):
-        sent, _ = await _agent_replies(server, agent, conversation_id, f"answer {turn}", smtp,
-                                       turn)
+        sent, _ = await _agent_replies(server, agent, conversation_id, f"answer {turn}", smtp, turn)
         # The customer's client keeps only In-Reply-To (and changes nothing else).
-        reply = mime(message_id=f"<c{turn + 1}@customer.example>", body=f"follow-up {turn}",
-                     subject="Re: Where is my order?",
-                     headers={"In-Reply-To": f"<{sent['external_id']}>"})
+        reply = mime(
+            message_id=f"<c{turn + 1}@customer.example>",
+            body=f"follow-up {turn}",
+            subject="Re: Where is my order?",
+            headers={"In-Reply-To": f"<{sent['external_id']}>"},
+        )
         ack = (await post_mime(server, inbox, reply)).json()
         assert ack["conversation_id"] == conversation_id, turn
         assert ack["customer_id"] == first["customer_id"]
@@ -91,8 +99,11 @@ async def test_references_only_and_outlook_rewritten_subjects_still_thread(serve
     sent, _ = await _agent_replies(server, agent, conversation_id, "answer", smtp, 1)
 
     # References only, no In-Reply-To.
-    only_refs = mime(message_id="<c2@customer.example>", body="thanks",
-                     headers={"References": f"<c1@customer.example> <{sent['external_id']}>"})
+    only_refs = mime(
+        message_id="<c2@customer.example>",
+        body="thanks",
+        headers={"References": f"<c1@customer.example> <{sent['external_id']}>"},
+    )
     assert (await post_mime(server, inbox, only_refs)).json()["conversation_id"] == conversation_id
 
     # Outlook: a new subject with its own prefix, Thread-Index, and the chain in References
@@ -101,11 +112,13 @@ async def test_references_only_and_outlook_rewritten_subjects_still_thread(serve
         message_id="<AM0PR01MB1234.eurprd01.prod.outlook.com>",
         subject="AW: RE: Where is my order? [updated]",
         body="Still waiting.\r\n\r\n________________________________\r\nFrom: Shop\r\n"
-             "Sent: Monday\r\nTo: Sarah\r\nSubject: Re: Where is my order?\r\n\r\nanswer",
-        headers={"Thread-Index": "AQHZ1234", "Thread-Topic": "Where is my order?",
-                 "In-Reply-To": "<DB9PR02MB5555.eurprd02.prod.outlook.com>",
-                 "References": f"<{sent['external_id']}> "
-                               "<DB9PR02MB5555.eurprd02.prod.outlook.com>"},
+        "Sent: Monday\r\nTo: Sarah\r\nSubject: Re: Where is my order?\r\n\r\nanswer",
+        headers={
+            "Thread-Index": "AQHZ1234",
+            "Thread-Topic": "Where is my order?",
+            "In-Reply-To": "<DB9PR02MB5555.eurprd02.prod.outlook.com>",
+            "References": f"<{sent['external_id']}> <DB9PR02MB5555.eurprd02.prod.outlook.com>",
+        },
     )
     ack = (await post_mime(server, inbox, outlook)).json()
     assert ack["conversation_id"] == conversation_id
@@ -119,8 +132,11 @@ async def test_a_reply_from_another_address_threads_and_suggests_a_merge(server,
     agent = await make_agent(db, inboxes=[inbox])
     first = (await post_mime(server, inbox, mime())).json()
     sent, _ = await _agent_replies(server, agent, first["conversation_id"], "answer", smtp, 1)
-    reply = mime(sender="Sarah <sarah.kim@work.example>", message_id="<w1@work.example>",
-                 headers={"In-Reply-To": f"<{sent['external_id']}>"})
+    reply = mime(
+        sender="Sarah <sarah.kim@work.example>",
+        message_id="<w1@work.example>",
+        headers={"In-Reply-To": f"<{sent['external_id']}>"},
+    )
     ack = (await post_mime(server, inbox, reply)).json()
     assert ack["conversation_id"] == first["conversation_id"]
     assert ack["customer_id"] != first["customer_id"]  # never a silent merge
@@ -136,8 +152,11 @@ async def test_a_forged_or_foreign_message_id_is_not_trusted(server, db, smtp):
     forged = f"inbox.{number}.{'0' * 20}@shop.example"
     for n, ref in enumerate([forged, "c1@customer.example"]):
         # Someone else names our message with a bad signature, or the customer's own id.
-        attack = mime(sender=f"eve{n}@evil.example", message_id=f"<e{n}@evil.example>",
-                      headers={"In-Reply-To": f"<{ref}>", "References": f"<{ref}>"})
+        attack = mime(
+            sender=f"eve{n}@evil.example",
+            message_id=f"<e{n}@evil.example>",
+            headers={"In-Reply-To": f"<{ref}>", "References": f"<{ref}>"},
+        )
         ack = (await post_mime(server, inbox, attack)).json()
         assert ack["conversation_id"] != first["conversation_id"], ref
     assert signature != "0" * 20
@@ -156,7 +175,8 @@ async def test_plus_addressed_reply_to_threads_when_headers_are_lost(server, db,
     tampered = reply_to.replace("+m", "+m9")
     other = mime(to=tampered, message_id="<lost2@customer.example>", sender="x@evil.example")
     assert (await post_mime(server, inbox, other)).json()["conversation_id"] != ack[
-        "conversation_id"]
+        "conversation_id"
+    ]
 
 
 async def test_a_bounce_of_our_mail_marks_it_failed(server, db, smtp):

@@ -38,7 +38,8 @@ async def test_a_mail_becomes_a_message_of_the_sender(server, db):
     assert customer["name"] == "Sarah Kim"
     # The receiving server's DKIM pass for the From domain proves the address.
     assert customer["identities"] == [
-        {"kind": "email", "value": "sarah@customer.example", "verified": True}]
+        {"kind": "email", "value": "sarah@customer.example", "verified": True}
+    ]
 
 
 async def test_a_bad_or_missing_token_is_401_and_stores_nothing(server, db):
@@ -115,8 +116,7 @@ async def test_korean_and_japanese_charsets_and_encoded_headers_read_right(serve
     jp = (
         b"From: t@customer.example\r\nTo: support@shop.example\r\nMessage-ID: <jp1@x>\r\n"
         b"Subject: =?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=\r\nMIME-Version: 1.0\r\n"
-        b"Content-Type: text/plain; charset=ISO-2022-JP\r\n\r\n"
-        + "こんにちは".encode("iso2022_jp")
+        b"Content-Type: text/plain; charset=ISO-2022-JP\r\n\r\n" + "こんにちは".encode("iso2022_jp")
     )
     response = await post_mime(server, inbox, jp)
     message, _ = await _stored(server, db, response.json())
@@ -144,7 +144,7 @@ async def test_attachments_and_inline_images_are_stored_with_safe_names(server, 
         "From: a@customer.example\r\nTo: support@shop.example\r\nSubject: invoice\r\n"
         "Message-ID: <att@customer.example>\r\nMIME-Version: 1.0\r\n"
         'Content-Type: multipart/mixed; boundary="m"\r\n\r\n'
-        "--m\r\nContent-Type: multipart/related; boundary=\"r\"\r\n\r\n"
+        '--m\r\nContent-Type: multipart/related; boundary="r"\r\n\r\n'
         "--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
         '<p>See <img src="cid:logo@x"></p>\r\n'
         "--r\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n"
@@ -189,16 +189,22 @@ async def test_malformed_mime_is_stored_with_what_could_be_read(server, db):
 async def test_quoted_replies_and_signatures_fold_away_but_text_keeps_them(server, db):
     inbox = await make_inbox(db, "email", config=CONFIG)
     cases = {
-        "en": ("Thanks, that fixed it.\r\n\r\nOn Mon, Jan 6, 2025 at 9:00 AM Shop Support "
-               "<support@shop.example> wrote:\r\n> Please restart the router.\r\n",
-               "Thanks, that fixed it."),
-        "ko-gmail": ("네 확인했습니다.\r\n\r\n2025년 1월 6일 (월) 오전 9:00, Shop Support "
-                     "<support@shop.example>님이 작성:\r\n> 라우터를 재시작해 주세요.\r\n",
-                     "네 확인했습니다."),
-        "ko-outlook": ("감사합니다.\r\n\r\n-----원본 메시지-----\r\n보낸 사람: Shop Support "
-                       "<support@shop.example>\r\n받는 사람: 김민수\r\n제목: 주문\r\n\r\n"
-                       "재시작해 주세요.\r\n",
-                       "감사합니다."),
+        "en": (
+            "Thanks, that fixed it.\r\n\r\nOn Mon, Jan 6, 2025 at 9:00 AM Shop Support "
+            "<support@shop.example> wrote:\r\n> Please restart the router.\r\n",
+            "Thanks, that fixed it.",
+        ),
+        "ko-gmail": (
+            "네 확인했습니다.\r\n\r\n2025년 1월 6일 (월) 오전 9:00, Shop Support "
+            "<support@shop.example>님이 작성:\r\n> 라우터를 재시작해 주세요.\r\n",
+            "네 확인했습니다.",
+        ),
+        "ko-outlook": (
+            "감사합니다.\r\n\r\n-----원본 메시지-----\r\n보낸 사람: Shop Support "
+            "<support@shop.example>\r\n받는 사람: 김민수\r\n제목: 주문\r\n\r\n"
+            "재시작해 주세요.\r\n",
+            "감사합니다.",
+        ),
         "signature": ("It works now.\r\n\r\n-- \r\nMinsu Kim\r\nACME Corp\r\n", "It works now."),
         "mobile": ("Got it\r\n\r\niPhone에서 보냄\r\n", "Got it"),
     }
@@ -207,8 +213,11 @@ async def test_quoted_replies_and_signatures_fold_away_but_text_keeps_them(serve
         assert response.status_code == 201, response.text
         admin = await make_agent(db, admin=True)
         async with server.client(admin.token) as client:
-            found = next(m for m in await messages_of(client, response.json()["conversation_id"])
-                     if m["id"] == response.json()["message_id"])
+            found = next(
+                m
+                for m in await messages_of(client, response.json()["conversation_id"])
+                if m["id"] == response.json()["message_id"]
+            )
         assert found["stripped_text"] == expected, body
         assert found["text"] == body.replace("\r\n", "\n").rstrip("\n")
 
@@ -225,8 +234,9 @@ async def test_auto_replies_lists_and_own_mail_are_flagged_for_no_automation(ser
     from inbox.models import Message
 
     for n, (headers, sender, reason) in enumerate(cases):
-        response = await post_mime(server, inbox, mime(sender=sender, headers=headers,
-                                                       message_id=f"<auto{n}@x>"))
+        response = await post_mime(
+            server, inbox, mime(sender=sender, headers=headers, message_id=f"<auto{n}@x>")
+        )
         assert response.status_code == 201, response.text
         async with db.read() as session:
             stored = await session.get(Message, response.json()["message_id"])
@@ -236,16 +246,19 @@ async def test_auto_replies_lists_and_own_mail_are_flagged_for_no_automation(ser
 
 async def test_an_unauthenticated_sender_is_unverified_and_badged(server, db):
     inbox = await make_inbox(db, "email", config=CONFIG)
-    forged_results = ("mx.evil.example; dkim=pass header.d=customer.example")
+    forged_results = "mx.evil.example; dkim=pass header.d=customer.example"
     raw = mime(dkim_pass=False, headers={"X-Spam": "1"})
     # A forged Authentication-Results below ours proves nothing; ours says fail.
-    raw = (b"Authentication-Results: mx.shop.example; dkim=fail header.d=customer.example\r\n"
-           + raw.replace(b"X-Spam: 1", f"Authentication-Results: {forged_results}".encode()))
+    raw = (
+        b"Authentication-Results: mx.shop.example; dkim=fail header.d=customer.example\r\n"
+        + raw.replace(b"X-Spam: 1", f"Authentication-Results: {forged_results}".encode())
+    )
     response = await post_mime(server, inbox, raw)
     assert response.status_code == 201, response.text
     message, customer = await _stored(server, db, response.json())
     assert customer["identities"] == [
-        {"kind": "email", "value": "sarah@customer.example", "verified": False}]
+        {"kind": "email", "value": "sarah@customer.example", "verified": False}
+    ]
     from inbox.models import Message
 
     async with db.read() as session:

@@ -52,8 +52,12 @@ def bot_api():
 
 @pytest.fixture
 async def inbox(db, bot_api):
-    return await make_inbox(db, "telegram", "Telegram bot", {
-        "bot_token": BOT_TOKEN, "secret_token": SECRET, "api_base_url": bot_api.url})
+    return await make_inbox(
+        db,
+        "telegram",
+        "Telegram bot",
+        {"bot_token": BOT_TOKEN, "secret_token": SECRET, "api_base_url": bot_api.url},
+    )
 
 
 @pytest.fixture
@@ -61,8 +65,9 @@ async def agent(db, inbox):
     return await make_agent(db, inboxes=[inbox])
 
 
-async def deliver(server, inbox, update: Any = None, *, body: bytes | None = None,
-                  secret: str | None = SECRET):
+async def deliver(
+    server, inbox, update: Any = None, *, body: bytes | None = None, secret: str | None = SECRET
+):
     body = json.dumps(update).encode() if body is None else body
     headers = {"Content-Type": "application/json"}
     if secret is not None:
@@ -79,6 +84,7 @@ async def only_conversation(server, agent) -> tuple[dict[str, Any], list[dict[st
 
 # --- the secret token and parsing ------------------------------------------------------------
 
+
 async def test_a_message_with_the_secret_token_is_stored_with_name_and_telegram_id(
     server, inbox, agent
 ):
@@ -91,13 +97,12 @@ async def test_a_message_with_the_secret_token_is_stored_with_name_and_telegram_
         customer = (await client.get(f"/api/v1/customers/{message['customer_id']}")).json()
     assert customer["name"] == "Minji Kim"
     assert [(i["kind"], i["value"], i["verified"]) for i in customer["identities"]] == [
-        ("telegram", "777001", True)]
+        ("telegram", "777001", True)
+    ]
 
 
 @pytest.mark.parametrize("secret", [None, "", "webhook-secret_token-2", SECRET + "x"])
-async def test_a_wrong_or_missing_secret_token_is_403_and_stores_nothing(
-    server, db, inbox, secret
-):
+async def test_a_wrong_or_missing_secret_token_is_403_and_stores_nothing(server, db, inbox, secret):
     response = await deliver(server, inbox, fixture("text"), secret=secret)
     assert response.status_code == 403
     assert await count(db, "message") == 0
@@ -105,16 +110,16 @@ async def test_a_wrong_or_missing_secret_token_is_403_and_stores_nothing(
 
 
 async def test_an_inbox_without_a_secret_refuses_every_update(server, db, bot_api):
-    bare = await make_inbox(db, "telegram", config={"bot_token": BOT_TOKEN,
-                                                    "api_base_url": bot_api.url})
+    bare = await make_inbox(
+        db, "telegram", config={"bot_token": BOT_TOKEN, "api_base_url": bot_api.url}
+    )
     response = await deliver(server, bare, fixture("text"), secret="")
     assert response.status_code == 403
     assert await count(db, "message") == 0
 
 
 async def test_an_update_retried_ten_times_at_once_is_stored_once(server, db, inbox):
-    responses = await asyncio.gather(*(deliver(server, inbox, fixture("text"))
-                                       for _ in range(10)))
+    responses = await asyncio.gather(*(deliver(server, inbox, fixture("text")) for _ in range(10)))
     assert [r.status_code for r in responses] == [200] * 10
     assert await count(db, "message") == 1
 
@@ -124,12 +129,24 @@ async def test_updates_that_are_not_private_messages_are_acknowledged_and_ignore
 ):
     group = fixture("text")
     group["message"]["chat"] = {"id": -100123, "title": "Fans", "type": "supergroup"}
-    callback = {"update_id": 871290009, "callback_query": {
-        "id": "4382bfdwdsb323b2d9", "from": {"id": 777001, "is_bot": False, "first_name": "M"},
-        "chat_instance": "-1", "data": "yes"}}
-    channel = {"update_id": 871290010, "channel_post": {
-        "message_id": 5, "date": 1749416383, "text": "news",
-        "chat": {"id": -100200, "title": "News", "type": "channel"}}}
+    callback = {
+        "update_id": 871290009,
+        "callback_query": {
+            "id": "4382bfdwdsb323b2d9",
+            "from": {"id": 777001, "is_bot": False, "first_name": "M"},
+            "chat_instance": "-1",
+            "data": "yes",
+        },
+    }
+    channel = {
+        "update_id": 871290010,
+        "channel_post": {
+            "message_id": 5,
+            "date": 1749416383,
+            "text": "news",
+            "chat": {"id": -100200, "title": "News", "type": "channel"},
+        },
+    }
     for update in (group, callback, channel):
         response = await deliver(server, inbox, update)
         assert response.status_code == 200, response.text
@@ -148,8 +165,8 @@ def broken_updates() -> list[bytes]:
     bad_date = fixture("text")
     bad_date["message"]["date"] = "yesterday"
     return [b"{not json", b"\xff\xfe garbage", b"[1, 2]", b'"update"'] + [
-        json.dumps(u).encode() for u in (no_update_id, no_chat, string_ids, text_object,
-                                          bad_date)]
+        json.dumps(u).encode() for u in (no_update_id, no_chat, string_ids, text_object, bad_date)
+    ]
 
 
 @pytest.mark.parametrize("body", broken_updates())
@@ -160,6 +177,7 @@ async def test_a_malformed_update_is_400_and_stores_nothing(server, db, inbox, b
 
 
 # --- identities, edits, files ----------------------------------------------------------------
+
 
 async def test_a_shared_own_contact_links_the_telegram_user_to_their_sms_history(
     server, db, inbox, agent
@@ -173,7 +191,9 @@ async def test_a_shared_own_contact_links_the_telegram_user_to_their_sms_history
         customer = (await client.get(f"/api/v1/customers/{earlier['customer_id']}")).json()
     assert [c["id"] for c in customers] == [earlier["customer_id"]]  # merged into one
     assert {(i["kind"], i["value"]) for i in customer["identities"]} >= {
-        ("telegram", "777001"), ("phone", "+821012345678")}
+        ("telegram", "777001"),
+        ("phone", "+821012345678"),
+    }
 
 
 async def test_someone_elses_contact_adds_no_phone(server, db, inbox, agent):
@@ -190,8 +210,9 @@ async def test_an_edit_changes_the_stored_message_in_place(server, db, inbox, ag
     assert (await deliver(server, inbox, fixture("text"))).status_code == 200
     edit = fixture("text")
     edit["update_id"] += 1
-    edit["edited_message"] = dict(edit.pop("message"), edit_date=1749416999,
-                                  text="Hello! Where is my order #1043?")
+    edit["edited_message"] = dict(
+        edit.pop("message"), edit_date=1749416999, text="Hello! Where is my order #1043?"
+    )
     async with connect(f"{server.ws_url}/ws?token={agent.token}") as socket:
         for _ in range(2):  # Telegram retries: the second delivery changes nothing
             assert (await deliver(server, inbox, edit)).status_code == 200
@@ -215,11 +236,27 @@ async def test_an_edit_of_a_message_never_received_stores_nothing(server, db, in
 
 
 async def test_a_photo_is_fetched_through_get_file(server, db, inbox, agent, bot_api):
-    bot_api.route("POST", f"/bot{BOT_TOKEN}/getFile", Answer(200, {"ok": True, "result": {
-        "file_id": "AgACAgQAAxkBAAIBlarge", "file_unique_id": "AQADlarge",
-        "file_size": len(PNG), "file_path": "photos/file_7.jpg"}}))
-    bot_api.route("GET", f"/file/bot{BOT_TOKEN}/photos/file_7.jpg",
-                  Answer(200, PNG, {"Content-Type": "image/jpeg"}))
+    bot_api.route(
+        "POST",
+        f"/bot{BOT_TOKEN}/getFile",
+        Answer(
+            200,
+            {
+                "ok": True,
+                "result": {
+                    "file_id": "AgACAgQAAxkBAAIBlarge",
+                    "file_unique_id": "AQADlarge",
+                    "file_size": len(PNG),
+                    "file_path": "photos/file_7.jpg",
+                },
+            },
+        ),
+    )
+    bot_api.route(
+        "GET",
+        f"/file/bot{BOT_TOKEN}/photos/file_7.jpg",
+        Answer(200, PNG, {"Content-Type": "image/jpeg"}),
+    )
     response = await deliver(server, inbox, fixture("photo"))
     assert response.status_code == 200, response.text
     get_file, download = bot_api.requests
@@ -251,10 +288,26 @@ async def test_a_file_path_leading_off_the_bot_api_is_refused(server, db, inbox,
     # redirect from the file endpoint to a private address is refused.
     with ProviderServer() as internal:
         internal.route("GET", "/secret", Answer(200, b"internal"))
-        bot_api.route("POST", f"/bot{BOT_TOKEN}/getFile", Answer(200, {"ok": True, "result": {
-            "file_id": "x", "file_unique_id": "y", "file_path": "photos/file_8.jpg"}}))
-        bot_api.route("GET", f"/file/bot{BOT_TOKEN}/photos/file_8.jpg",
-                      Answer(302, b"", {"Location": f"{internal.url}/secret"}))
+        bot_api.route(
+            "POST",
+            f"/bot{BOT_TOKEN}/getFile",
+            Answer(
+                200,
+                {
+                    "ok": True,
+                    "result": {
+                        "file_id": "x",
+                        "file_unique_id": "y",
+                        "file_path": "photos/file_8.jpg",
+                    },
+                },
+            ),
+        )
+        bot_api.route(
+            "GET",
+            f"/file/bot{BOT_TOKEN}/photos/file_8.jpg",
+            Answer(302, b"", {"Location": f"{internal.url}/secret"}),
+        )
         response = await deliver(server, inbox, fixture("photo"))
         assert internal.requests == []
     assert response.status_code == 200
@@ -264,23 +317,37 @@ async def test_a_file_path_leading_off_the_bot_api_is_refused(server, db, inbox,
 
 # --- outbound --------------------------------------------------------------------------------
 
+
 def sent_message(request) -> Answer:
     fields = form(request.body)
-    return Answer(200, {"ok": True, "result": {
-        "message_id": 4100, "date": 1749417000, "text": fields["text"],
-        "chat": {"id": int(fields["chat_id"]), "type": "private", "first_name": "Minji"},
-        "from": {"id": 123456, "is_bot": True, "first_name": "Shop"}}})
+    return Answer(
+        200,
+        {
+            "ok": True,
+            "result": {
+                "message_id": 4100,
+                "date": 1749417000,
+                "text": fields["text"],
+                "chat": {"id": int(fields["chat_id"]), "type": "private", "first_name": "Minji"},
+                "from": {"id": 123456, "is_bot": True, "first_name": "Shop"},
+            },
+        },
+    )
 
 
 async def reply(server, agent, text_: str) -> dict[str, Any]:
     conversation, _ = await only_conversation(server, agent)
     async with server.client(agent.token) as client:
-        response = await client.post(f"/api/v1/conversations/{conversation['id']}/messages",
-                                     json={"text": text_})
+        response = await client.post(
+            f"/api/v1/conversations/{conversation['id']}/messages", json={"text": text_}
+        )
         assert response.status_code == 201, response.text
         return await wait_for_message(
-            client, conversation["id"], response.json()["id"],
-            lambda m: m["status"] != "queued" and not (m["error"] or "").startswith("retrying"))
+            client,
+            conversation["id"],
+            response.json()["id"],
+            lambda m: m["status"] != "queued" and not (m["error"] or "").startswith("retrying"),
+        )
 
 
 async def test_a_reply_goes_out_through_send_message(server, db, inbox, agent, bot_api):
@@ -294,15 +361,24 @@ async def test_a_reply_goes_out_through_send_message(server, db, inbox, agent, b
     assert form(request.body) == {"chat_id": "777001", "text": "It ships today 🚚"}
     async with db.read() as session:
         external = await session.scalar(
-            text("SELECT external_id FROM message WHERE id = :id"), {"id": sent["id"]})
+            text("SELECT external_id FROM message WHERE id = :id"), {"id": sent["id"]}
+        )
     assert external == "777001:4100"
 
 
-async def test_a_bot_blocked_by_the_user_fails_without_retrying(
-    server, db, inbox, agent, bot_api
-):
-    bot_api.route("POST", f"/bot{BOT_TOKEN}/sendMessage", Answer(403, {
-        "ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}))
+async def test_a_bot_blocked_by_the_user_fails_without_retrying(server, db, inbox, agent, bot_api):
+    bot_api.route(
+        "POST",
+        f"/bot{BOT_TOKEN}/sendMessage",
+        Answer(
+            403,
+            {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            },
+        ),
+    )
     assert (await deliver(server, inbox, fixture("text"))).status_code == 200
     failed = await reply(server, agent, "Hello?")
     assert failed["status"] == "failed"
@@ -311,9 +387,18 @@ async def test_a_bot_blocked_by_the_user_fails_without_retrying(
 
 
 async def test_a_bot_api_outage_is_retried(server, db, inbox, agent, bot_api):
-    answers = [Answer(502, b"Bad Gateway"), Answer(429, {
-        "ok": False, "error_code": 429, "description": "Too Many Requests: retry after 0",
-        "parameters": {"retry_after": 0}})]
+    answers = [
+        Answer(502, b"Bad Gateway"),
+        Answer(
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 0",
+                "parameters": {"retry_after": 0},
+            },
+        ),
+    ]
 
     def flaky(request):
         return answers.pop(0) if answers else sent_message(request)
@@ -327,31 +412,51 @@ async def test_a_bot_api_outage_is_retried(server, db, inbox, agent, bot_api):
 
 # --- create-inbox registers the webhook ------------------------------------------------------
 
+
 async def run_cli(settings, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
     env.update(INBOX_DATABASE_URL=settings.database_url, INBOX_PUBLIC_URL="https://inbox.test")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "web.cli", *args, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "web.cli",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, out.decode(), err.decode()
 
 
 async def stored_config(db, inbox_id: int) -> dict[str, Any]:
     async with db.read() as session:
-        raw = await session.scalar(text("SELECT config FROM inbox WHERE id = :id"),
-                                   {"id": inbox_id})
+        raw = await session.scalar(
+            text("SELECT config FROM inbox WHERE id = :id"), {"id": inbox_id}
+        )
     return raw if isinstance(raw, dict) else json.loads(raw)
 
 
 async def test_create_inbox_calls_set_webhook_with_a_generated_secret(
     server, settings, db, bot_api
 ):
-    bot_api.route("POST", f"/bot{BOT_TOKEN}/setWebhook",
-                  Answer(200, {"ok": True, "result": True, "description": "Webhook was set"}))
-    code, out, err = await run_cli(settings, "create-inbox", "--kind", "telegram", "--name",
-                                   "Shop bot", "--json", "--config", json.dumps(
-                                       {"bot_token": BOT_TOKEN, "api_base_url": bot_api.url}))
+    bot_api.route(
+        "POST",
+        f"/bot{BOT_TOKEN}/setWebhook",
+        Answer(200, {"ok": True, "result": True, "description": "Webhook was set"}),
+    )
+    code, out, err = await run_cli(
+        settings,
+        "create-inbox",
+        "--kind",
+        "telegram",
+        "--name",
+        "Shop bot",
+        "--json",
+        "--config",
+        json.dumps({"bot_token": BOT_TOKEN, "api_base_url": bot_api.url}),
+    )
     assert code == 0, err
     created = json.loads(out)
     config = await stored_config(db, created["id"])
@@ -371,23 +476,52 @@ async def test_create_inbox_calls_set_webhook_with_a_generated_secret(
 
 
 async def test_create_inbox_with_register_webhook_false_calls_nothing(settings, db, bot_api):
-    code, out, err = await run_cli(settings, "create-inbox", "--kind", "telegram", "--name",
-                                   "Dev bot", "--json", "--config", json.dumps({
-                                       "bot_token": BOT_TOKEN, "api_base_url": bot_api.url,
-                                       "secret_token": "my-own-secret",
-                                       "register_webhook": False}))
+    code, out, err = await run_cli(
+        settings,
+        "create-inbox",
+        "--kind",
+        "telegram",
+        "--name",
+        "Dev bot",
+        "--json",
+        "--config",
+        json.dumps(
+            {
+                "bot_token": BOT_TOKEN,
+                "api_base_url": bot_api.url,
+                "secret_token": "my-own-secret",
+                "register_webhook": False,
+            }
+        ),
+    )
     assert code == 0, err
     assert bot_api.requests == []
     assert (await stored_config(db, json.loads(out)["id"]))["secret_token"] == "my-own-secret"
 
 
 async def test_a_refused_set_webhook_is_reported(settings, db, bot_api):
-    bot_api.route("POST", f"/bot{BOT_TOKEN}/setWebhook", Answer(400, {
-        "ok": False, "error_code": 400,
-        "description": "Bad Request: bad webhook: HTTPS url must be provided for webhook"}))
-    code, _, err = await run_cli(settings, "create-inbox", "--kind", "telegram", "--name",
-                                 "Shop bot", "--config", json.dumps(
-                                     {"bot_token": BOT_TOKEN, "api_base_url": bot_api.url}))
+    bot_api.route(
+        "POST",
+        f"/bot{BOT_TOKEN}/setWebhook",
+        Answer(
+            400,
+            {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: bad webhook: HTTPS url must be provided for webhook",
+            },
+        ),
+    )
+    code, _, err = await run_cli(
+        settings,
+        "create-inbox",
+        "--kind",
+        "telegram",
+        "--name",
+        "Shop bot",
+        "--config",
+        json.dumps({"bot_token": BOT_TOKEN, "api_base_url": bot_api.url}),
+    )
     assert code == 1
     assert "https url must be provided" in err.lower()
     assert len(bot_api.requests) == 1
@@ -402,18 +536,33 @@ async def test_create_inbox_without_a_bot_token_is_refused(settings, db):
 
 # --- polling mode (development without a public URL) ------------------------------------------
 
+
 async def test_polling_stores_updates_once_across_restarts(db, settings, bot_api):
     from connectors.telegram import TelegramConnector
     from connectors.telegram_polling import poll_updates
 
-    polled = await make_inbox(db, "telegram", "Polled bot", {
-        "bot_token": BOT_TOKEN, "api_base_url": bot_api.url, "polling": True})
+    polled = await make_inbox(
+        db,
+        "telegram",
+        "Polled bot",
+        {"bot_token": BOT_TOKEN, "api_base_url": bot_api.url, "polling": True},
+    )
     first, second = fixture("text"), fixture("text")
     second["update_id"] += 1
-    second["message"] = dict(second["message"], message_id=second["message"]["message_id"] + 1,
-                             text="Still waiting for #1042")
-    callback = {"update_id": second["update_id"] + 1, "callback_query": {
-        "id": "1", "from": first["message"]["from"], "chat_instance": "1", "data": "x"}}
+    second["message"] = dict(
+        second["message"],
+        message_id=second["message"]["message_id"] + 1,
+        text="Still waiting for #1042",
+    )
+    callback = {
+        "update_id": second["update_id"] + 1,
+        "callback_query": {
+            "id": "1",
+            "from": first["message"]["from"],
+            "chat_instance": "1",
+            "data": "x",
+        },
+    }
     queue = [[first, second, callback]]
     offsets = []
 
@@ -423,8 +572,9 @@ async def test_polling_stores_updates_once_across_restarts(db, settings, bot_api
         return Answer(200, {"ok": True, "result": queue.pop(0) if queue else []})
 
     bot_api.route("POST", f"/bot{BOT_TOKEN}/getUpdates", get_updates)
-    bot_api.route("POST", f"/bot{BOT_TOKEN}/deleteWebhook",
-                  Answer(200, {"ok": True, "result": True}))
+    bot_api.route(
+        "POST", f"/bot{BOT_TOKEN}/deleteWebhook", Answer(200, {"ok": True, "result": True})
+    )
     connector = TelegramConnector(settings)
 
     async def run_until(requests: int) -> None:
@@ -449,8 +599,13 @@ async def test_a_polling_inbox_registers_no_webhook(db, settings, bot_api):
     from connectors.telegram import TelegramConnector
     from inbox.channel import ChannelInbox
 
-    inbox = ChannelInbox(1, "telegram", "Polled", {
-        "bot_token": BOT_TOKEN, "api_base_url": bot_api.url, "polling": True}, "t")
+    inbox = ChannelInbox(
+        1,
+        "telegram",
+        "Polled",
+        {"bot_token": BOT_TOKEN, "api_base_url": bot_api.url, "polling": True},
+        "t",
+    )
     assert await TelegramConnector(settings).register(inbox, "http://inbox.test/x") is False
     assert bot_api.requests == []
 
@@ -482,8 +637,7 @@ def _sent(kind: str, message_id: int):
             "from": {"id": 123456, "is_bot": True, "first_name": "Shop"},
         }
         if kind == "photo":
-            result["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 1,
-                                "height": 1}]
+            result["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 1, "height": 1}]
         else:
             result["document"] = {"file_id": "d1", "file_unique_id": "u2"}
         return Answer(200, {"ok": True, "result": result})
@@ -507,8 +661,8 @@ async def test_a_reply_with_files_sends_a_photo_and_a_document(server, db, inbox
         )
         assert response.status_code == 201, response.text
         sent = await wait_for_message(
-            client, conversation["id"], response.json()["id"],
-            lambda m: m["status"] != "queued")
+            client, conversation["id"], response.json()["id"], lambda m: m["status"] != "queued"
+        )
     assert sent["status"] == "sent", sent
     photo, document = bot_api.requests[-2:]
     assert photo.path == f"/bot{BOT_TOKEN}/sendPhoto"
@@ -539,8 +693,8 @@ async def test_text_too_long_for_a_caption_goes_first_as_its_own_message(
             files=[("files", ("terms.pdf", PDF, "application/pdf"))],
         )
         sent = await wait_for_message(
-            client, conversation["id"], response.json()["id"],
-            lambda m: m["status"] != "queued")
+            client, conversation["id"], response.json()["id"], lambda m: m["status"] != "queued"
+        )
     assert sent["status"] == "sent", sent
     text_request, document = bot_api.requests[-2:]
     assert text_request.path.endswith("/sendMessage")

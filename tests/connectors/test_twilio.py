@@ -43,9 +43,12 @@ def fake():
 
 @pytest.fixture
 async def inbox(db, fake):
-    return await make_inbox(db, "twilio", "Support line", {
-        "account_sid": SID, "auth_token": TOKEN, "phone_number": NUMBER,
-        "api_base_url": fake.url})
+    return await make_inbox(
+        db,
+        "twilio",
+        "Support line",
+        {"account_sid": SID, "auth_token": TOKEN, "phone_number": NUMBER, "api_base_url": fake.url},
+    )
 
 
 @pytest.fixture
@@ -53,25 +56,46 @@ async def admin(db):
     return await make_agent(db, admin=True)
 
 
-def sms(sid: str, body: str = "Hi, where is my parcel?", sender: str = CUSTOMER,
-        **extra: str) -> dict[str, str]:
-    fields = {"MessageSid": sid, "AccountSid": SID, "From": sender, "To": NUMBER, "Body": body,
-              "NumMedia": "0"}
+def sms(
+    sid: str, body: str = "Hi, where is my parcel?", sender: str = CUSTOMER, **extra: str
+) -> dict[str, str]:
+    fields = {
+        "MessageSid": sid,
+        "AccountSid": SID,
+        "From": sender,
+        "To": NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
     fields.update(extra)
     return fields
 
 
 def whatsapp(sid: str, body: str = "Hello from WhatsApp", **extra: str) -> dict[str, str]:
-    return sms(sid, body, f"whatsapp:{CUSTOMER}", To=f"whatsapp:{NUMBER}",
-               ProfileName="Minji Park", WaId=CUSTOMER.lstrip("+"), **extra)
+    return sms(
+        sid,
+        body,
+        f"whatsapp:{CUSTOMER}",
+        To=f"whatsapp:{NUMBER}",
+        ProfileName="Minji Park",
+        WaId=CUSTOMER.lstrip("+"),
+        **extra,
+    )
 
 
 def signature(server, path: str, fields: dict[str, str], token: str = TOKEN) -> str:
     return RequestValidator(token).compute_signature(server.settings.public_url + path, fields)
 
 
-async def deliver(server, inbox, fields, *, action: str = "", sign_as: dict | None = None,
-                  headers: dict | None = None):
+async def deliver(
+    server,
+    inbox,
+    fields,
+    *,
+    action: str = "",
+    sign_as: dict | None = None,
+    headers: dict | None = None,
+):
     """POST the form to the webhook, signed over INBOX_PUBLIC_URL + path like Twilio does."""
     path = f"/webhooks/twilio/{inbox.id}" + (f"/{action}" if action else "")
     if headers is None:
@@ -92,8 +116,9 @@ async def conversation_of(server, admin, message_sid: str) -> tuple[int, dict]:
 
 async def reply(server, admin, conversation_id: int, text: str):
     async with server.client(admin.token) as client:
-        return await client.post(f"/api/v1/conversations/{conversation_id}/messages",
-                                 json={"text": text})
+        return await client.post(
+            f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}
+        )
 
 
 async def test_a_signed_sms_is_stored_and_answered_with_empty_twiml(server, db, inbox, admin):
@@ -104,7 +129,10 @@ async def test_a_signed_sms_is_stored_and_answered_with_empty_twiml(server, db, 
     assert response.text.endswith("<Response />")
     _, message = await conversation_of(server, admin, "SM" + "1" * 32)
     assert (message["channel"], message["direction"], message["text"]) == (
-        "sms", "in", "Hi, where is my parcel?")
+        "sms",
+        "in",
+        "Hi, where is my parcel?",
+    )
     async with server.client(admin.token) as client:
         customer = (await client.get(f"/api/v1/customers/{message['customer_id']}")).json()
     assert customer["identities"] == [{"kind": "phone", "value": CUSTOMER, "verified": True}]
@@ -130,8 +158,7 @@ async def test_a_bad_or_missing_signature_is_403_and_stores_nothing(server, db, 
     assert await count(db, "customer") == 0
 
 
-async def test_the_signature_is_checked_against_the_public_url_not_the_local_one(
-        server, db, inbox):
+async def test_the_signature_is_checked_against_the_public_url_not_the_local_one(server, db, inbox):
     fields = sms("SM" + "3" * 32)
     local = server.url + f"/webhooks/twilio/{inbox.id}"
     headers = {"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(local, fields)}
@@ -140,14 +167,25 @@ async def test_the_signature_is_checked_against_the_public_url_not_the_local_one
     assert await count(db, "message") == 0
 
 
-@pytest.mark.parametrize("body", [b"\xff\xfe\xfd", b"From=%FF%FE&MessageSid=SM1",
-                                  b"not a form", b"From=a&From=b&MessageSid=SM1"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe\xfd",
+        b"From=%FF%FE&MessageSid=SM1",
+        b"not a form",
+        b"From=a&From=b&MessageSid=SM1",
+    ],
+)
 async def test_malformed_form_data_is_a_4xx_never_a_500(server, db, inbox, body):
     async with server.client() as client:
         response = await client.post(
-            f"/webhooks/twilio/{inbox.id}", content=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded",
-                     "X-Twilio-Signature": "c2lnbmF0dXJl"})
+            f"/webhooks/twilio/{inbox.id}",
+            content=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": "c2lnbmF0dXJl",
+            },
+        )
     assert 400 <= response.status_code < 500, response.text
     assert await count(db, "message") == 0
 
@@ -191,11 +229,16 @@ def media_path(n: int) -> str:
 
 
 async def test_media_is_downloaded_with_the_inbox_credentials_and_stored(
-        server, db, inbox, admin, fake):
-    fake.routes[media_path(1)] = lambda seen: Answer(
-        200, PNG, {"Content-Type": "image/png"})
-    fields = sms("MM" + "0" * 32, "", NumMedia="1", MediaUrl0=fake.url + media_path(1),
-                 MediaContentType0="image/png")
+    server, db, inbox, admin, fake
+):
+    fake.routes[media_path(1)] = lambda seen: Answer(200, PNG, {"Content-Type": "image/png"})
+    fields = sms(
+        "MM" + "0" * 32,
+        "",
+        NumMedia="1",
+        MediaUrl0=fake.url + media_path(1),
+        MediaContentType0="image/png",
+    )
 
     assert (await deliver(server, inbox, fields)).status_code == 200
 
@@ -213,16 +256,18 @@ async def test_media_is_downloaded_with_the_inbox_credentials_and_stored(
 
 
 async def test_media_past_the_size_cap_or_redirected_to_a_private_address_is_refused(
-        server, db, inbox, admin, fake):
+    server, db, inbox, admin, fake
+):
     with FakeTwilio() as internal:
         internal.routes["/secret"] = lambda seen: Answer(200, b"internal data")
         fake.routes[media_path(1)] = lambda seen: Answer(200, b"x" * (CAP + 1))
         fake.routes[media_path(2)] = lambda seen: Answer(
-            307, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+            307, headers={"Location": "http://169.254.169.254/latest/meta-data/"}
+        )
         fake.routes[media_path(3)] = lambda seen: Answer(
-            302, headers={"Location": internal.url + "/secret"})
-        fake.routes[media_path(4)] = lambda seen: Answer(
-            200, PNG, {"Content-Type": "image/png"})
+            302, headers={"Location": internal.url + "/secret"}
+        )
+        fake.routes[media_path(4)] = lambda seen: Answer(200, PNG, {"Content-Type": "image/png"})
         urls = {f"MediaUrl{i}": fake.url + media_path(i + 1) for i in range(4)}
         urls["MediaUrl4"] = internal.url + "/secret"  # not Twilio's host at all
         fields = sms("MM" + "1" * 32, "photos attached", NumMedia="5", **urls)
@@ -245,7 +290,8 @@ async def test_a_message_whose_only_media_is_refused_says_so(server, db, inbox, 
 
 
 async def test_a_reply_goes_out_through_the_twilio_sdk_with_a_status_callback(
-        server, db, inbox, admin, fake):
+    server, db, inbox, admin, fake
+):
     await deliver(server, inbox, sms("SM" + "a" * 32))
     conversation_id, _ = await conversation_of(server, admin, "SM" + "a" * 32)
 
@@ -257,17 +303,22 @@ async def test_a_reply_goes_out_through_the_twilio_sdk_with_a_status_callback(
     expected = base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
     assert send.headers["authorization"] == f"Basic {expected}"
     assert send.form() == {
-        "To": CUSTOMER, "From": NUMBER, "Body": "It ships tomorrow.",
-        "StatusCallback": f"http://inbox.test/webhooks/twilio/{inbox.id}/status"}
+        "To": CUSTOMER,
+        "From": NUMBER,
+        "Body": "It ships tomorrow.",
+        "StatusCallback": f"http://inbox.test/webhooks/twilio/{inbox.id}/status",
+    }
     async with server.client(admin.token) as client:
-        sent = await wait_for_message(client, conversation_id, response.json()["id"],
-                                      lambda m: m["external_id"] is not None)
+        sent = await wait_for_message(
+            client, conversation_id, response.json()["id"], lambda m: m["external_id"] is not None
+        )
     assert sent["external_id"] == "SMout" + "1".zfill(29)
     assert (sent["status"], sent["channel"]) == ("queued", "sms")
 
 
 async def test_a_reply_to_a_whatsapp_conversation_goes_out_on_whatsapp(
-        server, db, inbox, admin, fake):
+    server, db, inbox, admin, fake
+):
     await deliver(server, inbox, whatsapp("SM" + "b" * 32))
     conversation_id, _ = await conversation_of(server, admin, "SM" + "b" * 32)
 
@@ -278,25 +329,35 @@ async def test_a_reply_to_a_whatsapp_conversation_goes_out_on_whatsapp(
     [send] = await fake.wait_sends(1)
     form = send.form()
     assert (form["To"], form["From"], form["Body"]) == (
-        f"whatsapp:{CUSTOMER}", f"whatsapp:{NUMBER}", "안녕하세요, 도와드릴게요.")
+        f"whatsapp:{CUSTOMER}",
+        f"whatsapp:{NUMBER}",
+        "안녕하세요, 도와드릴게요.",
+    )
 
 
 async def test_status_callbacks_move_forward_only_and_failures_show_the_error(
-        server, db, inbox, admin, fake):
+    server, db, inbox, admin, fake
+):
     await deliver(server, inbox, sms("SM" + "c" * 32))
     conversation_id, _ = await conversation_of(server, admin, "SM" + "c" * 32)
     first = (await reply(server, admin, conversation_id, "First")).json()
     second = (await reply(server, admin, conversation_id, "Second")).json()
     await fake.wait_sends(2)
     async with server.client(admin.token) as client:
-        first = await wait_for_message(client, conversation_id, first["id"],
-                                       lambda m: m["external_id"] is not None)
-        second = await wait_for_message(client, conversation_id, second["id"],
-                                        lambda m: m["external_id"] is not None)
+        first = await wait_for_message(
+            client, conversation_id, first["id"], lambda m: m["external_id"] is not None
+        )
+        second = await wait_for_message(
+            client, conversation_id, second["id"], lambda m: m["external_id"] is not None
+        )
 
     async def status(message, value, **extra):
-        fields = {"MessageSid": message["external_id"], "MessageStatus": value,
-                  "AccountSid": SID, **extra}
+        fields = {
+            "MessageSid": message["external_id"],
+            "MessageStatus": value,
+            "AccountSid": SID,
+            **extra,
+        }
         response = await deliver(server, inbox, fields, action="status")
         assert response.status_code == 200, response.text
 
@@ -315,8 +376,9 @@ async def test_status_callbacks_move_forward_only_and_failures_show_the_error(
 
 
 async def test_an_unsigned_status_callback_is_refused(server, db, inbox, admin, fake):
-    response = await deliver(server, inbox, {"MessageSid": "SM1", "MessageStatus": "failed"},
-                             action="status", headers={})
+    response = await deliver(
+        server, inbox, {"MessageSid": "SM1", "MessageStatus": "failed"}, action="status", headers={}
+    )
     assert response.status_code == 403
 
 
@@ -326,29 +388,31 @@ async def test_twilio_refusing_a_send_is_shown_on_the_message(server, db, inbox,
     conversation_id, _ = await conversation_of(server, admin, "SM" + "d" * 32)
     sent = (await reply(server, admin, conversation_id, "Hello?")).json()
     async with server.client(admin.token) as client:
-        failed = await wait_for_message(client, conversation_id, sent["id"],
-                                        lambda m: m["status"] == "failed")
+        failed = await wait_for_message(
+            client, conversation_id, sent["id"], lambda m: m["status"] == "failed"
+        )
     assert failed["status"] == "failed"
     assert "21211" in failed["error"] and "not a valid phone number" in failed["error"]
     assert len(fake.sends()) == 1  # a permanent refusal is not retried
 
 
-async def test_a_twilio_outage_is_retried_until_the_send_succeeds(
-        server, db, inbox, admin, fake):
+async def test_a_twilio_outage_is_retried_until_the_send_succeeds(server, db, inbox, admin, fake):
     fake.send_answers.append(error_answer(503, 20500, "Service unavailable"))
     await deliver(server, inbox, sms("SM" + "d" * 31 + "e"))
     conversation_id, _ = await conversation_of(server, admin, "SM" + "d" * 31 + "e")
     sent = (await reply(server, admin, conversation_id, "Hello?")).json()
     async with server.client(admin.token) as client:
-        done = await wait_for_message(client, conversation_id, sent["id"],
-                                      lambda m: m["external_id"] is not None)
+        done = await wait_for_message(
+            client, conversation_id, sent["id"], lambda m: m["external_id"] is not None
+        )
     assert done["external_id"] is not None and done["error"] is None
     assert [s.form()["Body"] for s in fake.sends()] == ["Hello?", "Hello?"]
 
 
 @pytest.mark.parametrize("keyword", ["STOP", "stop", "Unsubscribe", "수신거부", "QUIT"])
 async def test_stop_refuses_further_sms_and_start_allows_them_again(
-        server, db, inbox, admin, fake, keyword):
+    server, db, inbox, admin, fake, keyword
+):
     await deliver(server, inbox, sms("SM" + "e" * 32, "Where is my order?"))
     await deliver(server, inbox, sms("SM" + "f" * 32, keyword))
     conversation_id, _ = await conversation_of(server, admin, "SM" + "e" * 32)
@@ -374,25 +438,48 @@ async def test_stop_refuses_further_sms_and_start_allows_them_again(
 
 
 async def test_an_opted_out_number_can_still_be_reached_on_another_inbox(
-        server, db, inbox, admin, fake):
-    other = await make_inbox(db, "twilio", "Sales line", {
-        "account_sid": SID, "auth_token": TOKEN, "phone_number": "+15005550009",
-        "api_base_url": fake.url})
+    server, db, inbox, admin, fake
+):
+    other = await make_inbox(
+        db,
+        "twilio",
+        "Sales line",
+        {
+            "account_sid": SID,
+            "auth_token": TOKEN,
+            "phone_number": "+15005550009",
+            "api_base_url": fake.url,
+        },
+    )
     await deliver(server, inbox, sms("SM" + "1" * 31 + "0", "STOP"))
     await deliver(server, other, sms("SM" + "1" * 31 + "2", "Do you sell gift cards?"))
     conversation_id, _ = await conversation_of(server, admin, "SM" + "1" * 31 + "2")
     async with server.client(admin.token) as client:
-        response = await client.post(f"/api/v1/conversations/{conversation_id}/messages",
-                                     json={"text": "We do!", "inbox_id": other.id})
+        response = await client.post(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"text": "We do!", "inbox_id": other.id},
+        )
     assert response.status_code == 201, response.text
 
 
 async def test_an_unsigned_start_does_not_opt_back_in(server, db, fake, admin):
-    open_inbox = await make_inbox(db, "twilio", "Unsigned line", {
-        "account_sid": SID, "auth_token": TOKEN, "phone_number": NUMBER,
-        "api_base_url": fake.url, "verify_signatures": False})
-    for sid, body in (("SM" + "2" * 31 + "0", "hello"), ("SM" + "2" * 31 + "1", "STOP"),
-                      ("SM" + "2" * 31 + "2", "START")):
+    open_inbox = await make_inbox(
+        db,
+        "twilio",
+        "Unsigned line",
+        {
+            "account_sid": SID,
+            "auth_token": TOKEN,
+            "phone_number": NUMBER,
+            "api_base_url": fake.url,
+            "verify_signatures": False,
+        },
+    )
+    for sid, body in (
+        ("SM" + "2" * 31 + "0", "hello"),
+        ("SM" + "2" * 31 + "1", "STOP"),
+        ("SM" + "2" * 31 + "2", "START"),
+    ):
         response = await deliver(server, open_inbox, sms(sid, body), headers={})
         assert response.status_code == 200, response.text
     conversation_id, message = await conversation_of(server, admin, "SM" + "2" * 31 + "0")
@@ -404,9 +491,16 @@ async def test_an_unsigned_start_does_not_opt_back_in(server, db, fake, admin):
 
 
 async def test_whatsapp_free_form_replies_are_refused_after_24_hours(
-        server, db, settings, inbox, admin, fake):
-    old = inbound(inbox, "Any news?", external_id="SM" + "3" * 32, phone=f"whatsapp:{CUSTOMER}",
-                  channel="whatsapp", sent_at=utcnow() - timedelta(hours=25))
+    server, db, settings, inbox, admin, fake
+):
+    old = inbound(
+        inbox,
+        "Any news?",
+        external_id="SM" + "3" * 32,
+        phone=f"whatsapp:{CUSTOMER}",
+        channel="whatsapp",
+        sent_at=utcnow() - timedelta(hours=25),
+    )
     stored = await ingest(db, old, settings)
 
     refused = await reply(server, admin, stored.conversation_id, "Sorry for the wait!")
@@ -423,25 +517,29 @@ async def test_whatsapp_free_form_replies_are_refused_after_24_hours(
     assert (await fake.wait_sends(1))[0].form()["To"] == f"whatsapp:{CUSTOMER}"
 
 
-@pytest.mark.parametrize(("text", "encoding", "segments", "units"), [
-    ("Hello, your order shipped.", "GSM-7", 1, 26),
-    ("a" * 160, "GSM-7", 1, 160),
-    ("a" * 161, "GSM-7", 2, 161),
-    ("a" * 306, "GSM-7", 2, 306),
-    ("a" * 307, "GSM-7", 3, 307),
-    ("Price: 5€ [sale]", "GSM-7", 1, 19),  # €, [ and ] take two septets each
-    # The escape septet and € never straddle two parts: 152 + [€] + 152 needs three.
-    ("a" * 152 + "€" + "a" * 152, "GSM-7", 3, 306),
-    ("안녕하세요", "UCS-2", 1, 5),
-    ("가" * 70, "UCS-2", 1, 70),
-    ("가" * 71, "UCS-2", 2, 71),
-    ("가" * 134, "UCS-2", 2, 134),
-    ("가" * 135, "UCS-2", 3, 135),
-    ("Thanks 👍", "UCS-2", 1, 9),  # an emoji is a surrogate pair: two units
-    ("", "GSM-7", 0, 0),
-])
+@pytest.mark.parametrize(
+    ("text", "encoding", "segments", "units"),
+    [
+        ("Hello, your order shipped.", "GSM-7", 1, 26),
+        ("a" * 160, "GSM-7", 1, 160),
+        ("a" * 161, "GSM-7", 2, 161),
+        ("a" * 306, "GSM-7", 2, 306),
+        ("a" * 307, "GSM-7", 3, 307),
+        ("Price: 5€ [sale]", "GSM-7", 1, 19),  # €, [ and ] take two septets each
+        # The escape septet and € never straddle two parts: 152 + [€] + 152 needs three.
+        ("a" * 152 + "€" + "a" * 152, "GSM-7", 3, 306),
+        ("안녕하세요", "UCS-2", 1, 5),
+        ("가" * 70, "UCS-2", 1, 70),
+        ("가" * 71, "UCS-2", 2, 71),
+        ("가" * 134, "UCS-2", 2, 134),
+        ("가" * 135, "UCS-2", 3, 135),
+        ("Thanks 👍", "UCS-2", 1, 9),  # an emoji is a surrogate pair: two units
+        ("", "GSM-7", 0, 0),
+    ],
+)
 async def test_sms_length_reports_encoding_and_segments(
-        server, admin, text, encoding, segments, units):
+    server, admin, text, encoding, segments, units
+):
     async with server.client(admin.token) as client:
         response = await client.post("/api/v1/sms/length", json={"text": text})
     assert response.status_code == 200, response.text
@@ -464,9 +562,22 @@ async def test_create_inbox_warns_loudly_when_signatures_are_off(settings):
 
     async def create(config: str) -> tuple[int, str, str]:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "web.cli", "create-inbox", "--kind", "twilio", "--name", "SMS",
-            "--config", config, "--json", cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "web.cli",
+            "create-inbox",
+            "--kind",
+            "twilio",
+            "--name",
+            "SMS",
+            "--config",
+            config,
+            "--json",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await asyncio.wait_for(process.communicate(), 60)
         return process.returncode or 0, out.decode(), err.decode()
 

@@ -39,8 +39,9 @@ SECRET = "widget-identity-secret-0123456789"
 
 @pytest.fixture
 async def inbox(db):
-    return await make_inbox(db, "webchat", "Website chat",
-                            {"allowed_origins": [SITE], "identity_secret": SECRET})
+    return await make_inbox(
+        db, "webchat", "Website chat", {"allowed_origins": [SITE], "identity_secret": SECRET}
+    )
 
 
 @pytest.fixture
@@ -56,13 +57,15 @@ def sign(user_id: str, secret: str = SECRET) -> str:
     return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
 
-async def post(server, inbox, visitor: str, text: str, *, origin: str = SITE,
-               **extra: Any) -> Any:
+async def post(server, inbox, visitor: str, text: str, *, origin: str = SITE, **extra: Any) -> Any:
     body = {"visitor": visitor, "id": secrets.token_hex(8), "text": text, **extra}
     async with server.client() as client:
-        return await client.post("/widget/messages", params={"inbox": inbox.token},
-                                 content=json.dumps(body), headers={
-                                     "Origin": origin, "Content-Type": "text/plain"})
+        return await client.post(
+            "/widget/messages",
+            params={"inbox": inbox.token},
+            content=json.dumps(body),
+            headers={"Origin": origin, "Content-Type": "text/plain"},
+        )
 
 
 async def posted(server, inbox, visitor: str, text: str, **extra: Any) -> dict[str, Any]:
@@ -75,15 +78,15 @@ async def posted(server, inbox, visitor: str, text: str, **extra: Any) -> dict[s
 async def poll(server, inbox, visitor: str, since: int = 0, **extra: Any) -> dict[str, Any]:
     params = {"inbox": inbox.token, "visitor": visitor, "since": since, **extra}
     async with server.client() as client:
-        response = await client.get("/widget/messages", params=params,
-                                    headers={"Origin": SITE})
+        response = await client.get("/widget/messages", params=params, headers={"Origin": SITE})
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def widget_socket(server, inbox, visitor: str, origin: str = SITE, **extra: Any) -> Any:
-    query = "&".join(f"{k}={v}" for k, v in {"inbox": inbox.token, "visitor": visitor,
-                                              **extra}.items())
+    query = "&".join(
+        f"{k}={v}" for k, v in {"inbox": inbox.token, "visitor": visitor, **extra}.items()
+    )
     return connect(f"{server.ws_url}/widget/ws?{query}", origin=origin)  # type: ignore[arg-type]
 
 
@@ -94,11 +97,13 @@ async def frame(ws, timeout: float = 10.0) -> dict[str, Any]:
 async def agent_replies(server, agent, conversation_id: int, text: str) -> dict[str, Any]:
     """The agent's reply, once the outbox has handed it to the connector's `send`."""
     async with server.client(agent.token) as client:
-        response = await client.post(f"/api/v1/conversations/{conversation_id}/messages",
-                                     json={"text": text})
+        response = await client.post(
+            f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}
+        )
         assert response.status_code == 201, response.text
-        return await wait_for_message(client, conversation_id, response.json()["id"],
-                                      lambda m: m["status"] != "queued")
+        return await wait_for_message(
+            client, conversation_id, response.json()["id"], lambda m: m["status"] != "queued"
+        )
 
 
 @pytest.fixture
@@ -163,8 +168,10 @@ async def test_a_reply_reaches_only_its_own_visitors_socket(server, inbox, agent
     a = await posted(server, inbox, alice, "Alice here")
     b = await posted(server, inbox, bob, "Bob here")
     assert a["conversation_id"] != b["conversation_id"]
-    async with widget_socket(server, inbox, alice) as alice_ws, \
-            widget_socket(server, inbox, bob) as bob_ws:
+    async with (
+        widget_socket(server, inbox, alice) as alice_ws,
+        widget_socket(server, inbox, bob) as bob_ws,
+    ):
         assert [m["text"] for m in (await frame(alice_ws))["messages"]] == ["Alice here"]
         assert [m["text"] for m in (await frame(bob_ws))["messages"]] == ["Bob here"]
         to_a = await agent_replies(server, agent, a["conversation_id"], "For Alice only")
@@ -182,15 +189,20 @@ async def test_a_reply_reaches_only_its_own_visitors_socket(server, inbox, agent
 async def test_a_signed_identity_links_to_the_customers_history(server, db, inbox, admin):
     api = await make_inbox(db, "api")
     known = await customer_writes(server, api, "My SMS order", email="minji@example.com")
-    signed = {"user_id": "shop-user-42", "email": "minji@example.com", "name": "Minji",
-              "signature": sign("shop-user-42")}
+    signed = {
+        "user_id": "shop-user-42",
+        "email": "minji@example.com",
+        "name": "Minji",
+        "signature": sign("shop-user-42"),
+    }
     first = await posted(server, inbox, visitor_id(), "It's me again", **signed)
     assert first["customer_id"] == known["customer_id"]
     found = await customer(server, admin, known["customer_id"])
     assert {"kind": "external", "value": "shop-user-42", "verified": True} in found["identities"]
     # On another device the same signed user reads their web-chat conversation.
-    page = await poll(server, inbox, visitor_id(), **{
-        k: signed[k] for k in ("user_id", "signature")})
+    page = await poll(
+        server, inbox, visitor_id(), **{k: signed[k] for k in ("user_id", "signature")}
+    )
     assert [m["text"] for m in page["messages"]] == ["It's me again"]  # not the API history
 
 
@@ -198,17 +210,26 @@ async def test_a_bad_signature_is_refused_and_nothing_stored(server, db, inbox, 
     api = await make_inbox(db, "api")
     known = await customer_writes(server, api, "Private", email="jun@example.com")
     visitor = visitor_id()
-    response = await post(server, inbox, visitor, "Let me in", user_id="shop-user-7",
-                          email="jun@example.com", signature=sign("shop-user-7", "wrong-secret"))
+    response = await post(
+        server,
+        inbox,
+        visitor,
+        "Let me in",
+        user_id="shop-user-7",
+        email="jun@example.com",
+        signature=sign("shop-user-7", "wrong-secret"),
+    )
     assert response.status_code == 403
     assert (await poll(server, inbox, visitor))["conversation_id"] is None
     async with server.client(admin.token) as client:
-        items = (await client.get("/api/v1/customers",
-                                  params={"q": "jun@example.com"})).json()["items"]
+        items = (await client.get("/api/v1/customers", params={"q": "jun@example.com"})).json()[
+            "items"
+        ]
     assert [c["id"] for c in items] == [known["customer_id"]]
     with pytest.raises(InvalidStatus) as refused:
-        async with widget_socket(server, inbox, visitor, user_id="shop-user-7",
-                                 signature="00" * 32):
+        async with widget_socket(
+            server, inbox, visitor, user_id="shop-user-7", signature="00" * 32
+        ):
             pass
     assert refused.value.response.status_code == 403
 
@@ -273,22 +294,30 @@ async def test_the_generic_webhook_path_is_closed_to_the_widget(server, inbox):
 
 
 async def test_the_config_shows_the_offline_form_outside_business_hours(server, db):
-    closed = await make_inbox(db, "webchat", "Closed chat", {
-        "identity_secret": SECRET, "business_hours": {"timezone": "Asia/Seoul", "days": {}}})
+    closed = await make_inbox(
+        db,
+        "webchat",
+        "Closed chat",
+        {"identity_secret": SECRET, "business_hours": {"timezone": "Asia/Seoul", "days": {}}},
+    )
     async with server.client() as client:
         config = (await client.get("/widget/config", params={"inbox": closed.token})).json()
     assert config["open"] is False and config["offline_form"] is True
 
 
 async def test_the_faq_bot_answers_in_the_widget(server, inbox, admin):
-    entry = {"question": "How much does shipping cost?", "answer": "Shipping is 3,000 KRW.",
-             "language": "en"}
+    entry = {
+        "question": "How much does shipping cost?",
+        "answer": "Shipping is 3,000 KRW.",
+        "language": "en",
+    }
     async with server.client(admin.token) as client:
         assert (await client.post("/api/v1/faq", json=entry)).status_code == 201
     async with widget_socket(server, inbox, visitor_id()) as ws:
         await frame(ws)
-        await ws.send(json.dumps({"type": "message", "id": "q-1",
-                                  "text": "How much does shipping cost?"}))
+        await ws.send(
+            json.dumps({"type": "message", "id": "q-1", "text": "How much does shipping cost?"})
+        )
         answers = []
         while not answers:
             got = await frame(ws)
@@ -334,8 +363,9 @@ async def test_a_widget_marks_only_replies_it_was_shown_as_read(server, inbox, a
         refused = await frame(ws)
         await ws.send(json.dumps({"type": "read", "message_id": to_alice["id"]}))
         async with server.client(agent.token) as client:
-            read = await wait_for_message(client, a["conversation_id"], to_alice["id"],
-                                          lambda m: m["status"] == "read")
+            read = await wait_for_message(
+                client, a["conversation_id"], to_alice["id"], lambda m: m["status"] == "read"
+            )
             others = await messages_of(client, b["conversation_id"])
     assert refused["type"] == "error" and refused["status"] == 404
     assert read["status"] == "read"
@@ -347,8 +377,10 @@ async def test_agent_typing_reaches_only_that_conversations_widget(server, db, i
     a = await posted(server, inbox, alice, "Alice here")
     b = await posted(server, inbox, bob, "Bob here")
     outsider = await make_agent(db, inboxes=[await make_inbox(db, "api")])
-    async with widget_socket(server, inbox, alice) as alice_ws, \
-            widget_socket(server, inbox, bob) as bob_ws:
+    async with (
+        widget_socket(server, inbox, alice) as alice_ws,
+        widget_socket(server, inbox, bob) as bob_ws,
+    ):
         await frame(alice_ws), await frame(bob_ws)
         async with server.client(outsider.token) as client:
             hidden = await client.post(f"/api/v1/conversations/{a['conversation_id']}/typing")
@@ -358,8 +390,13 @@ async def test_agent_typing_reaches_only_that_conversations_widget(server, db, i
         to_alice, to_bob = await frame(alice_ws), await frame(bob_ws)
     assert hidden.status_code == 404
     assert told.status_code == 202
-    assert to_alice == {"type": "typing", "conversation_id": a["conversation_id"],
-                        "author": "agent", "agent_name": "Jamie Agent", "agent_avatar": None}
+    assert to_alice == {
+        "type": "typing",
+        "conversation_id": a["conversation_id"],
+        "author": "agent",
+        "agent_name": "Jamie Agent",
+        "agent_avatar": None,
+    }
     assert to_bob["conversation_id"] == b["conversation_id"]
 
 
@@ -369,8 +406,9 @@ async def test_an_agents_private_note_typing_stays_with_the_agents(server, db, i
     async with widget_socket(server, inbox, alice) as alice_ws:
         await frame(alice_ws)
         async with server.client(agent.token) as client:
-            note = await client.post(f"/api/v1/conversations/{a['conversation_id']}/typing",
-                                     params={"private": "true"})
+            note = await client.post(
+                f"/api/v1/conversations/{a['conversation_id']}/typing", params={"private": "true"}
+            )
             with pytest.raises(TimeoutError):
                 await frame(alice_ws, timeout=0.6)
             reply = await client.post(f"/api/v1/conversations/{a['conversation_id']}/typing")
@@ -383,29 +421,53 @@ async def run_cli(settings, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
     env.update(INBOX_DATABASE_URL=settings.database_url, INBOX_PUBLIC_URL="https://inbox.test")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "web.cli", *args, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "web.cli",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, out.decode(), err.decode()
 
 
 async def test_create_inbox_generates_the_identity_secret(server, settings, db):
-    code, out, err = await run_cli(settings, "create-inbox", "--kind", "webchat", "--name",
-                                   "Shop chat", "--json", "--config",
-                                   json.dumps({"allowed_origins": [SITE]}))
+    code, out, err = await run_cli(
+        settings,
+        "create-inbox",
+        "--kind",
+        "webchat",
+        "--name",
+        "Shop chat",
+        "--json",
+        "--config",
+        json.dumps({"allowed_origins": [SITE]}),
+    )
     assert code == 0, err
     created = json.loads(out)
     assert created["webhook_url"] == f"https://inbox.test/widget.js?inbox={created['token']}"
     async with db.read() as session:
-        raw = await session.scalar(text("SELECT config FROM inbox WHERE id = :id"),
-                                   {"id": created["id"]})
+        raw = await session.scalar(
+            text("SELECT config FROM inbox WHERE id = :id"), {"id": created["id"]}
+        )
     secret = (raw if isinstance(raw, dict) else json.loads(raw))["identity_secret"]
     assert len(secret) >= 32
     new = SimpleNamespace(token=created["token"])
     signed = {"user_id": "u-1", "signature": sign("u-1", secret)}
     assert (await post(server, new, visitor_id(), "hi", **signed)).status_code == 201
-    bad = await run_cli(settings, "create-inbox", "--kind", "webchat", "--name", "Bad",
-                        "--config", json.dumps({"allowed_origins": "https://x.example"}))
+    bad = await run_cli(
+        settings,
+        "create-inbox",
+        "--kind",
+        "webchat",
+        "--name",
+        "Bad",
+        "--config",
+        json.dumps({"allowed_origins": "https://x.example"}),
+    )
     assert bad[0] != 0 and "allowed_origins" in bad[2]
 
 
@@ -428,36 +490,56 @@ async def test_a_visitor_sending_too_fast_gets_429_on_the_socket(server, inbox):
 
 def png(width: int = 48, height: int = 32, rgb: tuple[int, int, int] = (37, 99, 235)) -> bytes:
     """A real PNG of one colour (what a phone's photo is, to every check we make)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
     rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
-async def upload(server, inbox, visitor: str, filename: str, data: bytes,
-                 content_type: str = "application/octet-stream", **fields: Any) -> Any:
+async def upload(
+    server,
+    inbox,
+    visitor: str,
+    filename: str,
+    data: bytes,
+    content_type: str = "application/octet-stream",
+    **fields: Any,
+) -> Any:
     form = {"visitor": visitor, "id": secrets.token_hex(8), **fields}
     async with server.client() as client:
-        return await client.post("/widget/attachments", params={"inbox": inbox.token},
-                                 data=form, files={"file": (filename, data, content_type)},
-                                 headers={"Origin": SITE})
+        return await client.post(
+            "/widget/attachments",
+            params={"inbox": inbox.token},
+            data=form,
+            files={"file": (filename, data, content_type)},
+            headers={"Origin": SITE},
+        )
 
 
 async def fetch_file(server, inbox, visitor: str, attachment_id: int, **extra: Any) -> Any:
     params = {"inbox": inbox.token, "visitor": visitor, **extra}
     async with server.client() as client:
-        return await client.get(f"/widget/attachments/{attachment_id}", params=params,
-                                headers={"Origin": SITE})
+        return await client.get(
+            f"/widget/attachments/{attachment_id}", params=params, headers={"Origin": SITE}
+        )
 
 
 async def test_a_visitors_image_is_stored_with_their_message_and_shown_to_both_sides(
-        server, db, inbox, agent):
+    server, db, inbox, agent
+):
     visitor, photo = visitor_id(), png()
-    response = await upload(server, inbox, visitor, "../../kettle.png", photo, "text/html",
-                            text="The lid is cracked")
+    response = await upload(
+        server, inbox, visitor, "../../kettle.png", photo, "text/html", text="The lid is cracked"
+    )
     assert response.status_code == 201, response.text
     assert response.headers["access-control-allow-origin"] == SITE
     answer = response.json()
@@ -468,8 +550,14 @@ async def test_a_visitors_image_is_stored_with_their_message_and_shown_to_both_s
     async with server.client(agent.token) as client:
         [message] = await messages_of(client, answer["conversation_id"])
         served = await client.get(f"/api/v1/attachments/{shown['id']}")
-    assert message["attachments"] == [{"id": shown["id"], "filename": "kettle.png",
-                                       "content_type": "image/png", "size": len(photo)}]
+    assert message["attachments"] == [
+        {
+            "id": shown["id"],
+            "filename": "kettle.png",
+            "content_type": "image/png",
+            "size": len(photo),
+        }
+    ]
     assert served.content == photo and served.headers["content-type"] == "image/png"
     own = await fetch_file(server, inbox, visitor, shown["id"])
     assert own.status_code == 200 and own.content == photo
@@ -498,8 +586,10 @@ async def test_documents_are_links_and_refused_files_store_nothing(server, inbox
     assert served.headers["content-disposition"].startswith("attachment")
     assert served.headers["content-type"] == "application/octet-stream"
     notes = await upload(server, inbox, visitor, "주문.txt", "배송 주소: 부산".encode())
-    assert notes.status_code == 201 and notes.json()["message"]["attachments"][0][
-        "content_type"] == "text/plain"
+    assert (
+        notes.status_code == 201
+        and notes.json()["message"]["attachments"][0]["content_type"] == "text/plain"
+    )
 
     stranger = visitor_id()
     refusals = [
@@ -514,13 +604,19 @@ async def test_documents_are_links_and_refused_files_store_nothing(server, inbox
         assert response.status_code == status, response.text
         assert response.headers["access-control-allow-origin"] == SITE  # the widget says why
     async with server.client() as client:
-        no_file = await client.post("/widget/attachments", params={"inbox": inbox.token},
-                                    data={"visitor": stranger, "id": "x-1"},
-                                    files={"photo": ("a.png", png(), "image/png")},
-                                    headers={"Origin": SITE})
-        as_json = await client.post("/widget/attachments", params={"inbox": inbox.token},
-                                    json={"visitor": stranger, "id": "x-2"},
-                                    headers={"Origin": SITE})
+        no_file = await client.post(
+            "/widget/attachments",
+            params={"inbox": inbox.token},
+            data={"visitor": stranger, "id": "x-1"},
+            files={"photo": ("a.png", png(), "image/png")},
+            headers={"Origin": SITE},
+        )
+        as_json = await client.post(
+            "/widget/attachments",
+            params={"inbox": inbox.token},
+            json={"visitor": stranger, "id": "x-2"},
+            headers={"Origin": SITE},
+        )
     assert (no_file.status_code, as_json.status_code) == (400, 415)
     assert (await poll(server, inbox, stranger))["conversation_id"] is None
 
@@ -544,9 +640,11 @@ async def typing_frames(ws, timeout: float) -> list[dict[str, Any]]:
 async def test_the_visitors_typing_reaches_only_agents_of_that_inbox(server, db, inbox, agent):
     outsider = await make_agent(db, inboxes=[await make_inbox(db, "api")])
     visitor = visitor_id()
-    async with await agent_socket(server, agent) as agent_ws, \
-            await agent_socket(server, outsider) as outsider_ws, \
-            widget_socket(server, inbox, visitor) as ws:
+    async with (
+        await agent_socket(server, agent) as agent_ws,
+        await agent_socket(server, outsider) as outsider_ws,
+        widget_socket(server, inbox, visitor) as ws,
+    ):
         await frame(ws)
         await ws.send(json.dumps({"type": "typing"}))  # no conversation yet: nothing to show
         first = await posted(server, inbox, visitor, "Hi")
@@ -554,18 +652,29 @@ async def test_the_visitors_typing_reaches_only_agents_of_that_inbox(server, db,
             await ws.send(json.dumps({"type": "typing"}))
         seen = await typing_frames(agent_ws, 1.5)
         unseen = await typing_frames(outsider_ws, 0.2)
-    assert seen == [{"seq": 0, "type": "typing", "payload": {
-        "conversation_id": first["conversation_id"], "inbox_id": inbox.id,
-        "author": "customer", "name": None}}]
+    assert seen == [
+        {
+            "seq": 0,
+            "type": "typing",
+            "payload": {
+                "conversation_id": first["conversation_id"],
+                "inbox_id": inbox.id,
+                "author": "customer",
+                "name": None,
+            },
+        }
+    ]
     assert unseen == []
 
 
 async def test_agent_name_and_avatar_ride_on_live_replies(server, inbox, agent):
     async with server.client(agent.token) as client:
-        bad = await client.put("/api/v1/agents/me/avatar",
-                               json={"avatar_url": "javascript:alert(1)"})
-        good = await client.put("/api/v1/agents/me/avatar",
-                                json={"avatar_url": "https://cdn.example/jamie.png"})
+        bad = await client.put(
+            "/api/v1/agents/me/avatar", json={"avatar_url": "javascript:alert(1)"}
+        )
+        good = await client.put(
+            "/api/v1/agents/me/avatar", json={"avatar_url": "https://cdn.example/jamie.png"}
+        )
     assert bad.status_code == 400
     assert good.json() == {"avatar_url": "https://cdn.example/jamie.png"}
     visitor = visitor_id()
@@ -576,7 +685,9 @@ async def test_agent_name_and_avatar_ride_on_live_replies(server, inbox, agent):
         live = (await frame(ws))["message"]
     assert live["text"] == "Hi, Jamie here"
     assert (live["agent_name"], live["agent_avatar"]) == (
-        "Jamie Agent", "https://cdn.example/jamie.png")
+        "Jamie Agent",
+        "https://cdn.example/jamie.png",
+    )
     async with server.client(agent.token) as client:
         cleared = await client.put("/api/v1/agents/me/avatar", json={"avatar_url": None})
     assert cleared.json() == {"avatar_url": None}
@@ -604,12 +715,23 @@ class InboxProcess:
 
     async def __aenter__(self) -> InboxProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
-        env.update(INBOX_DATABASE_URL=self.settings.database_url,
-                   INBOX_REDIS_URL=self.settings.redis_url or "",
-                   INBOX_PUBLIC_URL="http://inbox.test", INBOX_DEFAULT_REGION="KR", **self.env)
+        env.update(
+            INBOX_DATABASE_URL=self.settings.database_url,
+            INBOX_REDIS_URL=self.settings.redis_url or "",
+            INBOX_PUBLIC_URL="http://inbox.test",
+            INBOX_DEFAULT_REGION="KR",
+            **self.env,
+        )
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "web.cli", *self.args, cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "web.cli",
+            *self.args,
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         if self.port:
             await self._healthy()
         else:
@@ -653,18 +775,25 @@ async def next_frame(ws, wanted, timeout: float = 5.0) -> dict[str, Any]:
                 return got
 
 
-@pytest.mark.skipif(not (REDIS_URL and PG_URL), reason="several processes share PostgreSQL "
-                    "and Redis (INBOX_TEST_DATABASE_URL, INBOX_TEST_REDIS_URL)")
+@pytest.mark.skipif(
+    not (REDIS_URL and PG_URL),
+    reason="several processes share PostgreSQL "
+    "and Redis (INBOX_TEST_DATABASE_URL, INBOX_TEST_REDIS_URL)",
+)
 async def test_two_web_processes_and_a_worker_chat_live_through_redis(settings, inbox, agent):
     visitor = visitor_id()
-    async with InboxProcess(settings, "serve", "--no-worker") as a, \
-            InboxProcess(settings, "serve", "--no-worker") as b, \
-            InboxProcess(settings, "worker", INBOX_OUTBOX_POLL_SECONDS="60"):
+    async with (
+        InboxProcess(settings, "serve", "--no-worker") as a,
+        InboxProcess(settings, "serve", "--no-worker") as b,
+        InboxProcess(settings, "worker", INBOX_OUTBOX_POLL_SECONDS="60"),
+    ):
         first = await posted(a, inbox, visitor, "Hello from my phone")
         conversation_id = first["conversation_id"]
-        async with widget_socket(b, inbox, visitor) as on_b, \
-                widget_socket(a, inbox, visitor) as on_a, \
-                connect(f"{a.ws_url}/ws?token={agent.token}") as desk:
+        async with (
+            widget_socket(b, inbox, visitor) as on_b,
+            widget_socket(a, inbox, visitor) as on_a,
+            connect(f"{a.ws_url}/ws?token={agent.token}") as desk,
+        ):
             assert (await frame(on_b))["conversation_id"] == conversation_id
             await frame(on_a)
             # Written on B's socket: the visitor's other tab, on A, shows it too.
@@ -678,18 +807,25 @@ async def test_two_web_processes_and_a_worker_chat_live_through_redis(settings, 
             async with a.client(agent.token) as client:
                 await client.post(f"/api/v1/conversations/{conversation_id}/typing")
                 assert (await next_frame(on_b, lambda f: f["type"] == "typing"))[
-                    "agent_name"] == "Jamie Agent"
+                    "agent_name"
+                ] == "Jamie Agent"
                 # Posted through A, sent by the worker, pushed live by B.
                 started = time.monotonic()
                 posted_reply = await client.post(
-                    f"/api/v1/conversations/{conversation_id}/messages",
-                    json={"text": "Yes, here!"})
+                    f"/api/v1/conversations/{conversation_id}/messages", json={"text": "Yes, here!"}
+                )
                 live = await next_frame(
-                    on_b, lambda f: f["type"] == "message" and f["message"]["direction"] == "out",
-                    timeout=8)
+                    on_b,
+                    lambda f: f["type"] == "message" and f["message"]["direction"] == "out",
+                    timeout=8,
+                )
                 took = time.monotonic() - started
-                reply = await wait_for_message(client, conversation_id, live["message"]["id"],
-                                               lambda m: m["status"] == "delivered")
+                reply = await wait_for_message(
+                    client,
+                    conversation_id,
+                    live["message"]["id"],
+                    lambda m: m["status"] == "delivered",
+                )
     assert posted_reply.status_code == 201
     assert live["message"]["id"] == posted_reply.json()["id"]
     assert live["message"]["text"] == "Yes, here!"

@@ -53,10 +53,18 @@ def graph():
 
 @pytest.fixture
 async def inbox(db, graph):
-    return await make_inbox(db, "whatsapp", "WhatsApp", {
-        "phone_number_id": NUMBER_ID, "access_token": TOKEN, "app_secret": SECRET,
-        "verify_token": "my-verify-token", "api_base_url": graph.url,
-    })
+    return await make_inbox(
+        db,
+        "whatsapp",
+        "WhatsApp",
+        {
+            "phone_number_id": NUMBER_ID,
+            "access_token": TOKEN,
+            "app_secret": SECRET,
+            "verify_token": "my-verify-token",
+            "api_base_url": graph.url,
+        },
+    )
 
 
 @pytest.fixture
@@ -64,8 +72,9 @@ async def agent(db, inbox):
     return await make_agent(db, inboxes=[inbox])
 
 
-async def deliver(server, inbox, payload: Any = None, *, body: bytes | None = None,
-                  signature: str | None = "sign"):
+async def deliver(
+    server, inbox, payload: Any = None, *, body: bytes | None = None, signature: str | None = "sign"
+):
     body = json.dumps(payload).encode() if body is None else body
     headers = {"Content-Type": "application/json"}
     if signature is not None:
@@ -83,21 +92,30 @@ async def customer_of(server, agent, customer_id: int) -> dict[str, Any]:
 
 # --- the verification handshake ---------------------------------------------------------------
 
+
 async def test_the_handshake_echoes_the_challenge_when_the_verify_token_matches(server, inbox):
     async with server.client() as client:
-        response = await client.get(f"/webhooks/whatsapp/{inbox.id}", params={
-            "hub.mode": "subscribe", "hub.verify_token": "my-verify-token",
-            "hub.challenge": "1158201444"})
+        response = await client.get(
+            f"/webhooks/whatsapp/{inbox.id}",
+            params={
+                "hub.mode": "subscribe",
+                "hub.verify_token": "my-verify-token",
+                "hub.challenge": "1158201444",
+            },
+        )
     assert response.status_code == 200
     assert response.text == "1158201444"
     assert response.headers["content-type"].startswith("text/plain")
 
 
-@pytest.mark.parametrize("params", [
-    {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"},
-    {"hub.mode": "unsubscribe", "hub.verify_token": "my-verify-token", "hub.challenge": "1"},
-    {"hub.challenge": "1"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": "my-verify-token", "hub.challenge": "1"},
+        {"hub.challenge": "1"},
+    ],
+)
 async def test_a_wrong_handshake_is_403(server, inbox, params):
     async with server.client() as client:
         response = await client.get(f"/webhooks/whatsapp/{inbox.id}", params=params)
@@ -106,6 +124,7 @@ async def test_a_wrong_handshake_is_403(server, inbox, params):
 
 
 # --- signatures -------------------------------------------------------------------------------
+
 
 async def test_a_signed_text_message_is_stored_with_the_senders_name_and_phone(
     server, db, inbox, agent
@@ -117,19 +136,26 @@ async def test_a_signed_text_message_is_stored_with_the_senders_name_and_phone(
         [message] = await messages_of(client, conversation["id"])
     assert message["text"] == "Hi, my order #1042 has not arrived yet"
     assert (message["channel"], message["direction"], message["author"]) == (
-        "whatsapp", "in", "customer")
+        "whatsapp",
+        "in",
+        "customer",
+    )
     customer = await customer_of(server, agent, message["customer_id"])
     assert customer["name"] == "Kim Minji"
     assert {"kind": "phone", "value": "+821012345678", "verified": True} in [
-        {k: i[k] for k in ("kind", "value", "verified")} for i in customer["identities"]]
+        {k: i[k] for k in ("kind", "value", "verified")} for i in customer["identities"]
+    ]
 
 
-@pytest.mark.parametrize("signature", [
-    None,  # missing
-    "sha256=" + "0" * 64,  # wrong
-    sign(b"{}"),  # signed another body
-    "sign-with-another-secret",
-])
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,  # missing
+        "sha256=" + "0" * 64,  # wrong
+        sign(b"{}"),  # signed another body
+        "sign-with-another-secret",
+    ],
+)
 async def test_a_bad_or_missing_signature_is_403_and_stores_nothing(server, db, inbox, signature):
     body = json.dumps(fixture("text")).encode()
     if signature == "sign-with-another-secret":
@@ -151,6 +177,7 @@ async def test_a_tampered_body_fails_its_signature(server, db, inbox):
 
 # --- dedupe, batches, identity ----------------------------------------------------------------
 
+
 async def test_the_same_wamid_delivered_ten_times_at_once_is_stored_once(server, db, inbox):
     payload = fixture("text")
     responses = await asyncio.gather(*(deliver(server, inbox, payload) for _ in range(10)))
@@ -158,9 +185,7 @@ async def test_the_same_wamid_delivered_ten_times_at_once_is_stored_once(server,
     assert await count(db, "message") == 1
 
 
-async def test_every_message_of_a_batch_is_stored_in_the_providers_order(
-    server, db, inbox, agent
-):
+async def test_every_message_of_a_batch_is_stored_in_the_providers_order(server, db, inbox, agent):
     payload = fixture("text")
     value = payload["entry"][0]["changes"][0]["value"]
     later = copy.deepcopy(value["messages"][0])
@@ -195,6 +220,7 @@ async def test_messages_for_another_number_of_the_app_are_ignored(server, db, in
 
 # --- malformed input --------------------------------------------------------------------------
 
+
 def broken_payloads() -> list[bytes]:
     no_id = fixture("text")
     del first_message(no_id)["id"]
@@ -212,8 +238,9 @@ def broken_payloads() -> list[bytes]:
     nested = fixture("text")
     nested["entry"][0]["extra"] = deep
     return [b"not json", b"\xff\xfe\x00garbage", b"[]", json.dumps({"object": "page"}).encode()] + [
-        json.dumps(p).encode() for p in
-        (no_id, entry_not_list, text_not_object, bad_sender, bad_time, nested)]
+        json.dumps(p).encode()
+        for p in (no_id, entry_not_list, text_not_object, bad_sender, bad_time, nested)
+    ]
 
 
 @pytest.mark.parametrize("body", broken_payloads())
@@ -225,10 +252,23 @@ async def test_a_malformed_signed_payload_is_400_and_stores_nothing(server, db, 
 
 # --- media ------------------------------------------------------------------------------------
 
+
 def serve_media(graph: ProviderServer, url: str) -> None:
-    graph.route("GET", f"/v21.0/{MEDIA_ID}", Answer(200, {
-        "messaging_product": "whatsapp", "url": url, "mime_type": "image/jpeg",
-        "sha256": "abc", "file_size": str(len(JPEG)), "id": MEDIA_ID}))
+    graph.route(
+        "GET",
+        f"/v21.0/{MEDIA_ID}",
+        Answer(
+            200,
+            {
+                "messaging_product": "whatsapp",
+                "url": url,
+                "mime_type": "image/jpeg",
+                "sha256": "abc",
+                "file_size": str(len(JPEG)),
+                "id": MEDIA_ID,
+            },
+        ),
+    )
 
 
 async def test_an_image_is_looked_up_and_downloaded_with_the_bearer_token(
@@ -279,8 +319,9 @@ async def test_a_redirect_to_a_private_address_is_refused(server, db, inbox, age
     with ProviderServer() as internal:
         internal.route("GET", "/secret", Answer(200, b"internal data"))
         serve_media(graph, f"{graph.url}/media/photo-1")
-        graph.route("GET", "/media/photo-1",
-                    Answer(302, b"", {"Location": f"{internal.url}/secret"}))
+        graph.route(
+            "GET", "/media/photo-1", Answer(302, b"", {"Location": f"{internal.url}/secret"})
+        )
         response = await deliver(server, inbox, fixture("image"))
         assert internal.requests == []
     assert response.status_code == 200
@@ -306,22 +347,37 @@ async def test_media_over_the_attachment_limit_is_not_stored(server, db, inbox, 
 
 # --- outbound and delivery statuses -----------------------------------------------------------
 
+
 def accept_sends(graph: ProviderServer, wamid: str = "wamid.OUTBOUND") -> None:
-    graph.route("POST", f"/v21.0/{NUMBER_ID}/messages", Answer(200, {
-        "messaging_product": "whatsapp",
-        "contacts": [{"input": "821012345678", "wa_id": "821012345678"}],
-        "messages": [{"id": wamid}]}))
+    graph.route(
+        "POST",
+        f"/v21.0/{NUMBER_ID}/messages",
+        Answer(
+            200,
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": "821012345678", "wa_id": "821012345678"}],
+                "messages": [{"id": wamid}],
+            },
+        ),
+    )
 
 
 async def reply(server, agent, conversation_id: int, text: str) -> dict[str, Any]:
     async with server.client(agent.token) as client:
-        response = await client.post(f"/api/v1/conversations/{conversation_id}/messages",
-                                     json={"text": text})
+        response = await client.post(
+            f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}
+        )
         assert response.status_code == 201, response.text
         sent = response.json()
-        return await wait_for_message(client, conversation_id, sent["id"],
-                                      lambda m: m["status"] not in ("queued",)
-                                      and not (m.get("error") or "").startswith("retrying"))
+        return await wait_for_message(
+            client,
+            conversation_id,
+            sent["id"],
+            lambda m: (
+                m["status"] not in ("queued",) and not (m.get("error") or "").startswith("retrying")
+            ),
+        )
 
 
 async def conversation_id(server, inbox, agent) -> int:
@@ -345,8 +401,12 @@ async def test_a_reply_posts_the_cloud_api_message_with_the_bearer_token(
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert request.headers["content-type"] == "application/json"
     assert request.json() == {
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": "821012345678",
-        "type": "text", "text": {"preview_url": False, "body": "Sorry! It ships today."}}
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "821012345678",
+        "type": "text",
+        "text": {"preview_url": False, "body": "Sorry! It ships today."},
+    }
 
 
 async def test_statuses_move_forward_only_whatever_order_they_arrive_in(
@@ -358,8 +418,10 @@ async def test_statuses_move_forward_only_whatever_order_they_arrive_in(
     statuses = fixture("statuses")
     value = statuses["entry"][0]["changes"][0]["value"]
     template = value["statuses"][0]
-    value["statuses"] = [dict(template, status=s, timestamp=t) for s, t in
-                         (("read", "1749416700"), ("sent", "1749416500"))]
+    value["statuses"] = [
+        dict(template, status=s, timestamp=t)
+        for s, t in (("read", "1749416700"), ("sent", "1749416500"))
+    ]
     assert (await deliver(server, inbox, statuses)).status_code == 200
     late = fixture("statuses")  # a delivered report arriving after read
     assert (await deliver(server, inbox, late)).status_code == 200
@@ -374,11 +436,20 @@ async def test_a_failed_status_shows_metas_error(server, db, inbox, agent, graph
     sent = await reply(server, agent, cid, "Hello again")
     statuses = fixture("statuses")
     status = statuses["entry"][0]["changes"][0]["value"]["statuses"][0]
-    status.update(status="failed", errors=[{
-        "code": 131047, "title": "Re-engagement message",
-        "message": "Re-engagement message",
-        "error_data": {"details": "Message failed to send because more than 24 hours have "
-                                  "passed since the customer last replied to this number."}}])
+    status.update(
+        status="failed",
+        errors=[
+            {
+                "code": 131047,
+                "title": "Re-engagement message",
+                "message": "Re-engagement message",
+                "error_data": {
+                    "details": "Message failed to send because more than 24 hours have "
+                    "passed since the customer last replied to this number."
+                },
+            }
+        ],
+    )
     assert (await deliver(server, inbox, statuses)).status_code == 200
     async with server.client(agent.token) as client:
         [shown] = [m for m in await messages_of(client, cid) if m["id"] == sent["id"]]
@@ -387,9 +458,21 @@ async def test_a_failed_status_shows_metas_error(server, db, inbox, agent, graph
 
 
 async def test_a_refused_send_fails_with_the_providers_message(server, db, inbox, agent, graph):
-    graph.route("POST", f"/v21.0/{NUMBER_ID}/messages", Answer(400, {"error": {
-        "message": "(#131030) Recipient phone number not in allowed list",
-        "type": "OAuthException", "code": 131030, "fbtrace_id": "Az8or2yhqkZfEZ-_4Qn_Bam"}}))
+    graph.route(
+        "POST",
+        f"/v21.0/{NUMBER_ID}/messages",
+        Answer(
+            400,
+            {
+                "error": {
+                    "message": "(#131030) Recipient phone number not in allowed list",
+                    "type": "OAuthException",
+                    "code": 131030,
+                    "fbtrace_id": "Az8or2yhqkZfEZ-_4Qn_Bam",
+                }
+            },
+        ),
+    )
     cid = await conversation_id(server, inbox, agent)
     failed = await reply(server, agent, cid, "Hello?")
     assert failed["status"] == "failed"
@@ -398,8 +481,10 @@ async def test_a_refused_send_fails_with_the_providers_message(server, db, inbox
 
 
 async def test_a_server_error_is_retried_until_it_goes_through(server, db, inbox, agent, graph):
-    answers = [Answer(500, {"error": {"message": "An unknown error occurred", "code": 1}}),
-               Answer(429, {"error": {"message": "Rate limit hit", "code": 130429}})]
+    answers = [
+        Answer(500, {"error": {"message": "An unknown error occurred", "code": 1}}),
+        Answer(429, {"error": {"message": "Rate limit hit", "code": 130429}}),
+    ]
 
     def flaky(_request):
         return answers.pop(0) if answers else Answer(200, {"messages": [{"id": "wamid.LATE"}]})

@@ -88,13 +88,15 @@ async def test_unsure_says_so_once_and_leaves_it_to_agents(server, desk):
     [said] = await bot_messages(server, desk["agent"].token, first["conversation_id"])
     assert said["faq"]["kind"] == "unsure" and "not sure" in said["text"]
     async with server.client(desk["agent"].token) as client:
-        conversation = (await client.get(f"/api/v1/conversations/{first['conversation_id']}"))
+        conversation = await client.get(f"/api/v1/conversations/{first['conversation_id']}")
     assert conversation.json()["status"] == "open"
     assert conversation.json()["assignee_id"] is None
 
 
-@pytest.mark.parametrize("text", ["Can I talk to a human?", "agent please", "상담원 연결해 주세요",
-                                  "사람이랑 얘기하고 싶어요"])
+@pytest.mark.parametrize(
+    "text",
+    ["Can I talk to a human?", "agent please", "상담원 연결해 주세요", "사람이랑 얘기하고 싶어요"],
+)
 async def test_asking_for_a_person_hands_over_at_once(server, desk, text):
     sent = await customer_writes(server, desk["inbox"], text, email="p@x.org")
     await settled(server, desk["admin"].token, 1)
@@ -112,8 +114,10 @@ async def test_no_answer_once_assigned(server, desk):
     sent = await customer_writes(server, desk["inbox"], "hello", email="a@x.org")
     await settled(server, desk["admin"].token, 1)
     async with server.client(desk["agent"].token) as client:
-        response = await client.patch(f"/api/v1/conversations/{sent['conversation_id']}",
-                                      json={"assignee_id": desk["agent"].id})
+        response = await client.patch(
+            f"/api/v1/conversations/{sent['conversation_id']}",
+            json={"assignee_id": desk["agent"].id},
+        )
         assert response.status_code == 200, response.text
     await customer_writes(server, desk["inbox"], "how much is shipping?", email="a@x.org")
     summary = await settled(server, desk["admin"].token, 2)
@@ -124,16 +128,19 @@ async def test_no_answer_after_an_agent_replied(server, desk):
     sent = await customer_writes(server, desk["inbox"], "hi there", email="b@x.org")
     await settled(server, desk["admin"].token, 1)
     async with server.client(desk["agent"].token) as client:
-        response = await client.post(f"/api/v1/conversations/{sent['conversation_id']}/messages",
-                                     json={"text": "Hi, Jamie here. How can I help?"})
+        response = await client.post(
+            f"/api/v1/conversations/{sent['conversation_id']}/messages",
+            json={"text": "Hi, Jamie here. How can I help?"},
+        )
         assert response.status_code == 201, response.text
     await customer_writes(server, desk["inbox"], "how much is shipping?", email="b@x.org")
     summary = await settled(server, desk["admin"].token, 2)
     assert summary["skipped"] == 1 and summary["answered"] == 0
 
 
-@pytest.mark.parametrize("text", ["STOP", "unsubscribe", "Cancel", "END", "quit", "수신거부",
-                                  "START", "unstop"])
+@pytest.mark.parametrize(
+    "text", ["STOP", "unsubscribe", "Cancel", "END", "quit", "수신거부", "START", "unstop"]
+)
 async def test_opt_out_keywords_are_never_answered(server, desk, text):
     sent = await customer_writes(server, desk["inbox"], text)
     summary = await settled(server, desk["admin"].token, 1)
@@ -156,10 +163,13 @@ async def test_same_answer_never_twice_across_channels(server, db, settings, des
 
 async def test_an_edited_entry_is_used_by_the_next_match(server, desk):
     async with server.client(desk["admin"].token) as client:
-        response = await client.put(f"/api/v1/faq/{desk['entries'][2]}", json={
-            "alternatives": ["Can I send my parcel back to you?"],
-            "answer": "Returns are free within 30 days.",
-        })
+        response = await client.put(
+            f"/api/v1/faq/{desk['entries'][2]}",
+            json={
+                "alternatives": ["Can I send my parcel back to you?"],
+                "answer": "Returns are free within 30 days.",
+            },
+        )
         assert response.status_code == 200, response.text
     sent = await customer_writes(server, desk["inbox"], "can i send my parcel back to you")
     await settled(server, desk["admin"].token, 1)

@@ -156,7 +156,7 @@ async def test_a_status_reported_before_the_send_is_recorded_is_kept(db, setting
     final, _ = await load(db, reply["id"])
     assert (final.external_id, final.status) == ("SM-early", "delivered")
     async with db.read() as session:
-        waiting = (await session.execute(text("SELECT count(*) FROM early_delivery_status")))
+        waiting = await session.execute(text("SELECT count(*) FROM early_delivery_status"))
         assert waiting.scalar_one() == 0
 
 

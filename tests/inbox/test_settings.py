@@ -17,14 +17,16 @@ def test_defaults_run_embedded_on_sqlite():
 
 
 def test_environment_overrides():
-    settings = Settings.from_env({
-        "INBOX_DATABASE_URL": "postgresql+asyncpg://u@h/db",
-        "INBOX_REDIS_URL": "redis://h:6379/0",
-        "INBOX_PUBLIC_URL": "https://support.example.com/",
-        "INBOX_DEFAULT_REGION": "kr",
-        "INBOX_CONTINUATION_HOURS": "6",
-        "INBOX_OUTBOX_POLL_SECONDS": "2.5",
-    })
+    settings = Settings.from_env(
+        {
+            "INBOX_DATABASE_URL": "postgresql+asyncpg://u@h/db",
+            "INBOX_REDIS_URL": "redis://h:6379/0",
+            "INBOX_PUBLIC_URL": "https://support.example.com/",
+            "INBOX_DEFAULT_REGION": "kr",
+            "INBOX_CONTINUATION_HOURS": "6",
+            "INBOX_OUTBOX_POLL_SECONDS": "2.5",
+        }
+    )
     assert settings.public_url == "https://support.example.com"
     assert settings.outbox_poll_seconds == 2.5
     assert settings.default_region == "KR"
@@ -50,9 +52,14 @@ def test_junk_numbers_are_a_clear_error():
 def test_the_cli_refuses_to_serve_production_with_the_default_secret(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "web.cli", "serve", "--port", "1"],
-        env={"INBOX_ENV": "production", "PATH": "/usr/bin:/bin",
-             "INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"},
-        capture_output=True, text=True, timeout=60,
+        env={
+            "INBOX_ENV": "production",
+            "PATH": "/usr/bin:/bin",
+            "INBOX_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "INBOX_SECRET_KEY" in result.stderr

@@ -27,18 +27,33 @@ async def world(server, db, settings) -> dict[str, Any]:
     alice = await make_agent(db, "alice@support.example", inboxes=[north])
     bob = await make_agent(db, "bob@support.example", inboxes=[south, chat])
     admin = await make_agent(db, "root@support.example", admin=True)
-    nora = await customer_writes(server, north, "Where is my kettle?", name="Nora North",
-                                 email="nora@example.com")
-    sam = await customer_writes(server, south, "Refund for the zeppelin please",
-                                name="Sam South", email="sam@example.com")
+    nora = await customer_writes(
+        server, north, "Where is my kettle?", name="Nora North", email="nora@example.com"
+    )
+    sam = await customer_writes(
+        server, south, "Refund for the zeppelin please", name="Sam South", email="sam@example.com"
+    )
     message = inbound(south, "the zeppelin invoice", email="sam@example.com")
-    message = message.__class__(**{**message.__dict__, "attachments": (
-        InboundAttachment("invoice.pdf", "application/pdf", b"%PDF-secret"),)})
+    message = message.__class__(
+        **{
+            **message.__dict__,
+            "attachments": (InboundAttachment("invoice.pdf", "application/pdf", b"%PDF-secret"),),
+        }
+    )
     await ingest(db, message, settings)
     created = [e for e in await events(db) if e.type == "message.created"]
     attachment = created[-1].payload["attachments"][0]["id"]
-    return {"north": north, "south": south, "chat": chat, "alice": alice, "bob": bob,
-            "admin": admin, "nora": nora, "sam": sam, "attachment": attachment}
+    return {
+        "north": north,
+        "south": south,
+        "chat": chat,
+        "alice": alice,
+        "bob": bob,
+        "admin": admin,
+        "nora": nora,
+        "sam": sam,
+        "attachment": attachment,
+    }
 
 
 def encoded_internal_urls(port: int, provider_host: str) -> dict[str, str]:

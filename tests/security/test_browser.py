@@ -14,8 +14,12 @@ from tests.factories import inbound, make_agent, make_inbox
 from tests.security.conftest import stored
 
 PASSWORD = "correct horse battery"
-PAYLOADS = ['<script>alert("x1")</script>', '<img src=x onerror=alert("x2")>',
-            '"><svg onload=alert("x3")>', "</textarea><script>alert('x4')</script>"]
+PAYLOADS = [
+    '<script>alert("x1")</script>',
+    '<img src=x onerror=alert("x2")>',
+    '"><svg onload=alert("x3")>',
+    "</textarea><script>alert('x4')</script>",
+]
 
 
 def csrf_from(html: str) -> str:
@@ -26,21 +30,43 @@ def csrf_from(html: str) -> str:
 
 async def login(client, email: str, next_path: str = "/"):
     page = await client.get("/login")
-    return await client.post("/login", data={"email": email, "password": PASSWORD,
-                                             "next": next_path,
-                                             "_csrf_token": csrf_from(page.text)})
+    return await client.post(
+        "/login",
+        data={
+            "email": email,
+            "password": PASSWORD,
+            "next": next_path,
+            "_csrf_token": csrf_from(page.text),
+        },
+    )
 
 
 def session_cookie(response) -> str:
-    return next(v for k, v in response.headers.multi_items()
-                if k == "set-cookie" and v.startswith("inbox_session="))
+    return next(
+        v
+        for k, v in response.headers.multi_items()
+        if k == "set-cookie" and v.startswith("inbox_session=")
+    )
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.com", "https://evil.com", "/\\evil.com", "javascript:alert(1)", "\\\\evil.com",
-    "/\t/evil.com", "http:/evil.com", "///evil.com", " //evil.com", "%2F%2Fevil.com",
-    "https:evil.com", "/%09/evil.com", "\x00//evil.com",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.com",
+        "https://evil.com",
+        "/\\evil.com",
+        "javascript:alert(1)",
+        "\\\\evil.com",
+        "/\t/evil.com",
+        "http:/evil.com",
+        "///evil.com",
+        " //evil.com",
+        "%2F%2Fevil.com",
+        "https:evil.com",
+        "/%09/evil.com",
+        "\x00//evil.com",
+    ],
+)
 async def test_next_never_leaves_the_site(server, db, target):
     agent = await make_agent(db)
     async with server.client() as client:
@@ -62,11 +88,14 @@ async def test_a_local_next_is_kept(server, db):
     assert response.headers["location"] == "/?view=mine"
 
 
-@pytest.mark.parametrize(("public_url", "env", "secure"), [
-    ("http://inbox.test", "development", False),
-    ("https://inbox.example", "development", True),
-    ("http://inbox.test", "production", True),
-])
+@pytest.mark.parametrize(
+    ("public_url", "env", "secure"),
+    [
+        ("http://inbox.test", "development", False),
+        ("https://inbox.example", "development", True),
+        ("http://inbox.test", "production", True),
+    ],
+)
 async def test_the_session_cookie_is_httponly_lax_and_secure_behind_https_or_in_production(
     settings, db, public_url, env, secure
 ):
@@ -77,12 +106,21 @@ async def test_the_session_cookie_is_httponly_lax_and_secure_behind_https_or_in_
         agent = await make_agent(db)
         async with server.client() as client:
             page = await client.get("/login")
-            csrf_cookie = next(v for k, v in page.headers.multi_items()
-                               if k == "set-cookie" and v.startswith("inbox_csrf="))
+            csrf_cookie = next(
+                v
+                for k, v in page.headers.multi_items()
+                if k == "set-cookie" and v.startswith("inbox_csrf=")
+            )
             # httpx keeps Secure cookies off plain http, as a browser would; hand it back.
-            response = await client.post("/login", headers={
-                "Cookie": csrf_cookie.split(";")[0]}, data={
-                "email": agent.email, "password": PASSWORD, "_csrf_token": csrf_from(page.text)})
+            response = await client.post(
+                "/login",
+                headers={"Cookie": csrf_cookie.split(";")[0]},
+                data={
+                    "email": agent.email,
+                    "password": PASSWORD,
+                    "_csrf_token": csrf_from(page.text),
+                },
+            )
             cookie = session_cookie(response).lower()
     flags = {part.strip() for part in cookie.split(";")}
     assert {"httponly", "samesite=lax"} <= flags
@@ -100,15 +138,18 @@ async def test_cookie_authenticated_writes_need_the_csrf_token(server, db, setti
         before = await stored(db)
         forged = [
             await client.post(f"/conversations/{conversation}/reply", data={"text": "forged"}),
-            await client.post(f"/conversations/{conversation}/reply",
-                              data={"text": "forged", "_csrf_token": "x" * 64}),
-            await client.post(f"/conversations/{conversation}/manage",
-                              data={"status": "resolved"}),
+            await client.post(
+                f"/conversations/{conversation}/reply",
+                data={"text": "forged", "_csrf_token": "x" * 64},
+            ),
+            await client.post(f"/conversations/{conversation}/manage", data={"status": "resolved"}),
             await client.post("/logout"),
         ]
         page = await client.get(f"/conversations/{conversation}")
-        good = await client.post(f"/conversations/{conversation}/reply",
-                                 data={"text": "real", "_csrf_token": csrf_from(page.text)})
+        good = await client.post(
+            f"/conversations/{conversation}/reply",
+            data={"text": "real", "_csrf_token": csrf_from(page.text)},
+        )
     assert [r.status_code for r in forged] == [403, 403, 403, 403]
     assert page.status_code == 200 and "status st-open" in page.text
     assert good.status_code == 303
@@ -122,14 +163,19 @@ async def test_every_html_page_has_a_csp_without_inline_script(server, db, setti
     async with server.client() as client:
         pages = [await client.get("/login"), await client.get("/login?next=/x")]
         await login(client, agent.email)
-        pages += [await client.get("/"), await client.get("/?view=mine&partial=true"),
-                  await client.get(f"/conversations/{result.conversation_id}"),
-                  await client.get(f"/conversations/{result.conversation_id}?partial=1"),
-                  await client.get("/conversations/999999"), await client.get("/nowhere")]
+        pages += [
+            await client.get("/"),
+            await client.get("/?view=mine&partial=true"),
+            await client.get(f"/conversations/{result.conversation_id}"),
+            await client.get(f"/conversations/{result.conversation_id}?partial=1"),
+            await client.get("/conversations/999999"),
+            await client.get("/nowhere"),
+        ]
     for page in pages:
         policy = page.headers.get("content-security-policy", "")
-        script = re.search(r"script-src ([^;]*)", policy) or re.search(r"default-src ([^;]*)",
-                                                                        policy)
+        script = re.search(r"script-src ([^;]*)", policy) or re.search(
+            r"default-src ([^;]*)", policy
+        )
         assert script, (page.url, policy)
         assert "'unsafe-inline'" not in script.group(1) and "'unsafe-eval'" not in policy
         assert page.headers["x-content-type-options"] == "nosniff"
@@ -141,13 +187,20 @@ async def test_no_credentialed_cors_anywhere(server, world):
     origin = {"Origin": "https://evil.com"}
     async with server.client(world["alice"].token) as client:
         answers = [
-            await client.options("/api/v1/conversations", headers={
-                **origin, "Access-Control-Request-Method": "GET",
-                "Access-Control-Request-Headers": "authorization"}),
+            await client.options(
+                "/api/v1/conversations",
+                headers={
+                    **origin,
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "authorization",
+                },
+            ),
             await client.get("/api/v1/conversations", headers=origin),
             await client.get("/login", headers=origin),
-            await client.options(f"/api/v1/inboxes/{world['north'].id}/messages", headers={
-                **origin, "Access-Control-Request-Method": "POST"}),
+            await client.options(
+                f"/api/v1/inboxes/{world['north'].id}/messages",
+                headers={**origin, "Access-Control-Request-Method": "POST"},
+            ),
         ]
     for response in answers:
         assert response.headers.get("access-control-allow-credentials") is None
@@ -163,24 +216,29 @@ async def test_a_cookie_session_websocket_from_another_origin_is_refused(server,
         await login(client, agent.email)
         cookie = f"inbox_session={client.cookies['inbox_session']}"
     same = server.url
-    async with connect(f"{server.ws_url}/ws", origin=same,
-                       additional_headers={"Cookie": cookie}) as socket:
+    async with connect(
+        f"{server.ws_url}/ws", origin=same, additional_headers={"Cookie": cookie}
+    ) as socket:
         assert socket.state.name == "OPEN"
     with pytest.raises((InvalidStatus, ConnectionClosed)):
-        async with connect(f"{server.ws_url}/ws", origin="https://evil.com",
-                           additional_headers={"Cookie": cookie}) as socket:
+        async with connect(
+            f"{server.ws_url}/ws", origin="https://evil.com", additional_headers={"Cookie": cookie}
+        ) as socket:
             await asyncio.wait_for(socket.recv(), 2)
 
 
-@pytest.mark.parametrize(("name", "ctype", "body"), [
-    ("page.html", "text/html", b"<script>alert(1)</script>"),
-    ("page.htm", "text/html; charset=utf-8", b"<script>alert(1)</script>"),
-    ("logo.svg", "image/svg+xml", b"<svg onload=alert(1)/>"),
-    ("x.png", "IMAGE/SVG+XML ; q=1", b"<svg onload=alert(1)/>"),
-    ("x.xhtml", "application/xhtml+xml", b"<html/>"),
-    ("../../etc/passwd\r\nSet-Cookie: a=b", "text/plain", b"root"),
-    ("evil\x00.html", "text/html", b"<b>"),
-])
+@pytest.mark.parametrize(
+    ("name", "ctype", "body"),
+    [
+        ("page.html", "text/html", b"<script>alert(1)</script>"),
+        ("page.htm", "text/html; charset=utf-8", b"<script>alert(1)</script>"),
+        ("logo.svg", "image/svg+xml", b"<svg onload=alert(1)/>"),
+        ("x.png", "IMAGE/SVG+XML ; q=1", b"<svg onload=alert(1)/>"),
+        ("x.xhtml", "application/xhtml+xml", b"<html/>"),
+        ("../../etc/passwd\r\nSet-Cookie: a=b", "text/plain", b"root"),
+        ("evil\x00.html", "text/html", b"<b>"),
+    ],
+)
 async def test_attachments_are_never_a_page_on_any_path(server, db, settings, name, ctype, body):
     from inbox.channel import InboundAttachment
     from tests.factories import events
@@ -188,8 +246,9 @@ async def test_attachments_are_never_a_page_on_any_path(server, db, settings, na
     inbox = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[inbox])
     message = inbound(inbox, "see file", email="f@example.com")
-    message = message.__class__(**{**message.__dict__, "attachments": (
-        InboundAttachment(name, ctype, body),)})
+    message = message.__class__(
+        **{**message.__dict__, "attachments": (InboundAttachment(name, ctype, body),)}
+    )
     await ingest(db, message, settings)
     created = next(e for e in await events(db) if e.type == "message.created")
     [attachment] = created.payload["attachments"]
@@ -213,17 +272,29 @@ async def test_script_in_names_subjects_and_text_renders_as_text(server, db, set
     agent = await make_agent(db, inboxes=[inbox])
     result = None
     for n, payload in enumerate(PAYLOADS):
-        result = await ingest(db, inbound(inbox, f"body {payload}", email=f"x{n}@example.com",
-                                          name=f"Mallory {payload}", subject=f"Re: {payload}"),
-                              settings)
+        result = await ingest(
+            db,
+            inbound(
+                inbox,
+                f"body {payload}",
+                email=f"x{n}@example.com",
+                name=f"Mallory {payload}",
+                subject=f"Re: {payload}",
+            ),
+            settings,
+        )
     assert result is not None
     async with server.client() as client:
         await login(client, agent.email)
-        pages = [await client.get("/"),
-                 await client.get(f"/conversations/{result.conversation_id}")]
+        pages = [
+            await client.get("/"),
+            await client.get(f"/conversations/{result.conversation_id}"),
+        ]
         page = pages[1]
-        await client.post(f"/conversations/{result.conversation_id}/reply", data={
-            "text": PAYLOADS[0], "_csrf_token": csrf_from(page.text)})
+        await client.post(
+            f"/conversations/{result.conversation_id}/reply",
+            data={"text": PAYLOADS[0], "_csrf_token": csrf_from(page.text)},
+        )
         pages.append(await client.get(f"/conversations/{result.conversation_id}"))
     for page in pages:
         assert page.status_code == 200

@@ -19,24 +19,33 @@ from tests.security.conftest import stored
 from tests.web.support import customer_writes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "connectors" / "fixtures"
-FUZZ = settings(max_examples=40, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 # A local port nothing listens on: media URLs that get past the checks still fetch nothing.
 DEAD = "http://127.0.0.1:9"
 
 # hypothesis leaves surrogates out of text(); JSON can still carry them escaped.
 text = st.text(max_size=40) | st.sampled_from(["\ud800", "a\udfffb", "\x00", "\u202e"])
 scalars = st.none() | st.booleans() | st.integers(-(2**80), 2**80) | st.floats() | text
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(text, inner, max_size=4), max_leaves=20)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=20,
+)
 
 
 def _with_holes(template: Any) -> st.SearchStrategy[Any]:
     """The template, with any value possibly replaced by junk (shape-aware fuzzing)."""
     if isinstance(template, dict):
-        return st.fixed_dictionaries(
-            {k: _with_holes(v) for k, v in template.items()}) | json_values
+        return st.fixed_dictionaries({k: _with_holes(v) for k, v in template.items()}) | json_values
     if isinstance(template, list):
         return st.tuples(*(_with_holes(v) for v in template)).map(list) | json_values
     return st.just(template) | json_values
@@ -48,9 +57,12 @@ async def _check(db: Any, before: dict[str, int], response: Any) -> None:
         assert await stored(db) == before, response.text
 
 
-API_MESSAGE = {"external_id": "fz-1", "customer": {"email": "fz@example.com", "name": "Fz",
-                                                   "phone": "+821012345678"},
-               "text": "hello", "sent_at": "2025-01-06T00:00:00Z"}
+API_MESSAGE = {
+    "external_id": "fz-1",
+    "customer": {"email": "fz@example.com", "name": "Fz", "phone": "+821012345678"},
+    "text": "hello",
+    "sent_at": "2025-01-06T00:00:00Z",
+}
 
 
 @pytest.fixture
@@ -63,14 +75,26 @@ async def api_inbox(db):
 async def test_api_channel_json(server, db, api_inbox, body):
     before = await stored(db)
     async with server.client(api_inbox.token) as client:
-        response = await client.post(f"/api/v1/inboxes/{api_inbox.id}/messages",
-                                     content=json.dumps(body, allow_nan=True))
+        response = await client.post(
+            f"/api/v1/inboxes/{api_inbox.id}/messages", content=json.dumps(body, allow_nan=True)
+        )
     await _check(db, before, response)
 
 
-@pytest.mark.parametrize("junk", [b"", b"{", b"\xff\xfe{}", b"[]", b"null", b'{"a":1e999}',
-                                  b'{"external_id":"x","customer":{"email":"a@b.c"},"text":"\\ud800"}',
-                                  b"{" * 70 + b"}" * 70, b"[" * 100000])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"",
+        b"{",
+        b"\xff\xfe{}",
+        b"[]",
+        b"null",
+        b'{"a":1e999}',
+        b'{"external_id":"x","customer":{"email":"a@b.c"},"text":"\\ud800"}',
+        b"{" * 70 + b"}" * 70,
+        b"[" * 100000,
+    ],
+)
 async def test_api_channel_malformed_bytes(server, db, junk):
     inbox = await make_inbox(db, "api")
     before = await stored(db)
@@ -80,25 +104,49 @@ async def test_api_channel_malformed_bytes(server, db, junk):
 
 
 TWILIO_TOKEN = "twilio-auth-token-1234"
-FORM_KEYS = st.sampled_from(["MessageSid", "AccountSid", "From", "To", "Body", "NumMedia",
-                             "MediaUrl0", "MediaContentType0", "ProfileName", "WaId",
-                             "MessageStatus", "ErrorCode", "SmsStatus"]) | st.text(max_size=20)
+FORM_KEYS = st.sampled_from(
+    [
+        "MessageSid",
+        "AccountSid",
+        "From",
+        "To",
+        "Body",
+        "NumMedia",
+        "MediaUrl0",
+        "MediaContentType0",
+        "ProfileName",
+        "WaId",
+        "MessageStatus",
+        "ErrorCode",
+        "SmsStatus",
+    ]
+) | st.text(max_size=20)
 
 
 @pytest.fixture
 async def twilio_inbox(db):
-    return await make_inbox(db, "twilio", config={
-        "account_sid": "AC" + "0" * 32, "auth_token": TWILIO_TOKEN,
-        "phone_number": "+15005550006", "api_base_url": DEAD})
+    return await make_inbox(
+        db,
+        "twilio",
+        config={
+            "account_sid": "AC" + "0" * 32,
+            "auth_token": TWILIO_TOKEN,
+            "phone_number": "+15005550006",
+            "api_base_url": DEAD,
+        },
+    )
 
 
 @FUZZ
-@given(fields=st.dictionaries(FORM_KEYS, st.text(max_size=60), max_size=10),
-       action=st.sampled_from(["", "status"]))
+@given(
+    fields=st.dictionaries(FORM_KEYS, st.text(max_size=60), max_size=10),
+    action=st.sampled_from(["", "status"]),
+)
 async def test_twilio_form_signed(server, db, twilio_inbox, fields, action):
     path = f"/webhooks/twilio/{twilio_inbox.id}" + (f"/{action}" if action else "")
     signature = RequestValidator(TWILIO_TOKEN).compute_signature(
-        server.settings.public_url + path, fields)
+        server.settings.public_url + path, fields
+    )
     before = await stored(db)
     async with server.client() as client:
         response = await client.post(path, data=fields, headers={"X-Twilio-Signature": signature})
@@ -114,22 +162,34 @@ def _shapes(channel: str, *names: str) -> list[Any]:
 
 @pytest.fixture
 async def whatsapp_inbox(db):
-    return await make_inbox(db, "whatsapp", config={
-        "phone_number_id": "106540352242922", "access_token": "t", "app_secret": WA_SECRET,
-        "verify_token": "v", "api_base_url": DEAD})
+    return await make_inbox(
+        db,
+        "whatsapp",
+        config={
+            "phone_number_id": "106540352242922",
+            "access_token": "t",
+            "app_secret": WA_SECRET,
+            "verify_token": "v",
+            "api_base_url": DEAD,
+        },
+    )
 
 
 @FUZZ
-@given(payload=st.one_of(*(_with_holes(s) for s in _shapes("whatsapp", "text", "image",
-                                                            "statuses"))) | json_values)
+@given(
+    payload=st.one_of(*(_with_holes(s) for s in _shapes("whatsapp", "text", "image", "statuses")))
+    | json_values
+)
 async def test_whatsapp_json_signed(server, db, whatsapp_inbox, payload):
     body = json.dumps(payload).encode()
     signature = "sha256=" + hmac.new(WA_SECRET.encode(), body, hashlib.sha256).hexdigest()
     before = await stored(db)
     async with server.client() as client:
-        response = await client.post(f"/webhooks/whatsapp/{whatsapp_inbox.id}", content=body,
-                                     headers={"X-Hub-Signature-256": signature,
-                                              "Content-Type": "application/json"})
+        response = await client.post(
+            f"/webhooks/whatsapp/{whatsapp_inbox.id}",
+            content=body,
+            headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+        )
     await _check(db, before, response)
 
 
@@ -138,32 +198,66 @@ TG_SECRET = "telegram-secret_token-1"
 
 @pytest.fixture
 async def telegram_inbox(db):
-    return await make_inbox(db, "telegram", config={
-        "bot_token": "123:abc", "secret_token": TG_SECRET, "api_base_url": DEAD})
+    return await make_inbox(
+        db,
+        "telegram",
+        config={"bot_token": "123:abc", "secret_token": TG_SECRET, "api_base_url": DEAD},
+    )
 
 
 @FUZZ
-@given(payload=st.one_of(*(_with_holes(s) for s in _shapes("telegram", "text", "photo",
-                                                            "contact"))) | json_values)
+@given(
+    payload=st.one_of(*(_with_holes(s) for s in _shapes("telegram", "text", "photo", "contact")))
+    | json_values
+)
 async def test_telegram_json_with_secret(server, db, telegram_inbox, payload):
     before = await stored(db)
     async with server.client() as client:
-        response = await client.post(f"/webhooks/telegram/{telegram_inbox.id}",
-                                     content=json.dumps(payload),
-                                     headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET,
-                                              "Content-Type": "application/json"})
+        response = await client.post(
+            f"/webhooks/telegram/{telegram_inbox.id}",
+            content=json.dumps(payload),
+            headers={
+                "X-Telegram-Bot-Api-Secret-Token": TG_SECRET,
+                "Content-Type": "application/json",
+            },
+        )
     await _check(db, before, response)
 
 
-HEADER_NAMES = st.sampled_from(["From", "To", "Subject", "Message-ID", "In-Reply-To",
-                                "References", "Content-Type", "Content-Transfer-Encoding",
-                                "Date", "Reply-To", "Authentication-Results", "Auto-Submitted"])
-HEADER_VALUES = st.sampled_from([
-    "=?utf-8?b?PHNjcmlwdD4=?= <a@example.com>", "=?x-unknown?q?=FF=FE?=", "<>", "", "\"\" <@>",
-    "multipart/mixed; boundary=", "multipart/mixed; boundary=\"b\"", "text/plain; charset=bogus",
-    "base64", "quoted-printable", "Mon, 99 Foo 99999 99:99:99 +9999", "a@b.c, <x@y>",
-    "spf=pass; dkim=pass header.d=example.com", "\udcff".encode("utf-8", "surrogateescape")
-    .decode("latin-1")]) | st.text(max_size=60)
+HEADER_NAMES = st.sampled_from(
+    [
+        "From",
+        "To",
+        "Subject",
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "Date",
+        "Reply-To",
+        "Authentication-Results",
+        "Auto-Submitted",
+    ]
+)
+HEADER_VALUES = st.sampled_from(
+    [
+        "=?utf-8?b?PHNjcmlwdD4=?= <a@example.com>",
+        "=?x-unknown?q?=FF=FE?=",
+        "<>",
+        "",
+        '"" <@>',
+        "multipart/mixed; boundary=",
+        'multipart/mixed; boundary="b"',
+        "text/plain; charset=bogus",
+        "base64",
+        "quoted-printable",
+        "Mon, 99 Foo 99999 99:99:99 +9999",
+        "a@b.c, <x@y>",
+        "spf=pass; dkim=pass header.d=example.com",
+        "\udcff".encode("utf-8", "surrogateescape").decode("latin-1"),
+    ]
+) | st.text(max_size=60)
 
 
 def _mail(headers: list[tuple[str, str]], body: bytes) -> bytes:
@@ -171,8 +265,11 @@ def _mail(headers: list[tuple[str, str]], body: bytes) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-BASE_HEADERS = [("From", "Sam <sam@example.com>"), ("To", "support@shop.example"),
-                ("Message-ID", "<fz@example.com>")]
+BASE_HEADERS = [
+    ("From", "Sam <sam@example.com>"),
+    ("To", "support@shop.example"),
+    ("Message-ID", "<fz@example.com>"),
+]
 
 
 @pytest.fixture
@@ -181,15 +278,24 @@ async def email_inbox(db):
 
 
 @FUZZ
-@given(raw=st.binary(max_size=400)
-       | st.builds(_mail, st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=8)
-                   .map(lambda extra: BASE_HEADERS + extra),
-                   st.binary(max_size=200) | st.just(b"--b\r\n\r\n--b--")))
+@given(
+    raw=st.binary(max_size=400)
+    | st.builds(
+        _mail,
+        st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=8).map(
+            lambda extra: BASE_HEADERS + extra
+        ),
+        st.binary(max_size=200) | st.just(b"--b\r\n\r\n--b--"),
+    )
+)
 async def test_raw_mime_email_webhook(server, db, email_inbox, raw):
     before = await stored(db)
     async with server.client(email_inbox.token) as client:
-        response = await client.post(f"/webhooks/email/{email_inbox.id}", content=raw,
-                                     headers={"Content-Type": "message/rfc822"})
+        response = await client.post(
+            f"/webhooks/email/{email_inbox.id}",
+            content=raw,
+            headers={"Content-Type": "message/rfc822"},
+        )
     await _check(db, before, response)
 
 
@@ -201,10 +307,14 @@ async def agent_targets(server, db):
     second = await customer_writes(server, inbox, "two", phone="+821011112222")
     conversation, customer = first["conversation_id"], first["customer_id"]
     return agent.token, {
-        ("PATCH", f"/api/v1/conversations/{conversation}"): {"status": "resolved",
-                                                             "assignee_id": agent.id},
-        ("POST", f"/api/v1/conversations/{conversation}/messages"): {"text": "hi",
-                                                                     "private": False},
+        ("PATCH", f"/api/v1/conversations/{conversation}"): {
+            "status": "resolved",
+            "assignee_id": agent.id,
+        },
+        ("POST", f"/api/v1/conversations/{conversation}/messages"): {
+            "text": "hi",
+            "private": False,
+        },
         ("POST", f"/api/v1/customers/{customer}/merge"): {"other_id": second["customer_id"]},
     }
 
@@ -217,7 +327,10 @@ async def test_agent_api_bodies(server, db, agent_targets, which, data):
     body = data.draw(_with_holes(shapes[target]) | json_values)
     before = await stored(db)
     async with server.client(token) as client:
-        response = await client.request(target[0], target[1],
-                                        content=json.dumps(body, allow_nan=True),
-                                        headers={"Content-Type": "application/json"})
+        response = await client.request(
+            target[0],
+            target[1],
+            content=json.dumps(body, allow_nan=True),
+            headers={"Content-Type": "application/json"},
+        )
     await _check(db, before, response)

@@ -21,17 +21,28 @@ from tests.connectors.test_twilio import (
 
 
 def _encodings(port: int) -> list[str]:
-    return [f"http://2130706433:{port}/secret", f"http://0x7f000001:{port}/secret",
-            f"http://0177.0.0.1:{port}/secret", f"http://127.1:{port}/secret",
-            f"http://[::1]:{port}/secret", f"http://[::ffff:127.0.0.1]:{port}/secret",
-            f"http://[::ffff:7f00:1]:{port}/secret", f"http://0.0.0.0:{port}/secret",
-            f"http://api.twilio.com@127.0.0.1:{port}/secret",
-            f"http://127.0.0.1:{port}#@api.twilio.com/secret"]
+    return [
+        f"http://2130706433:{port}/secret",
+        f"http://0x7f000001:{port}/secret",
+        f"http://0177.0.0.1:{port}/secret",
+        f"http://127.1:{port}/secret",
+        f"http://[::1]:{port}/secret",
+        f"http://[::ffff:127.0.0.1]:{port}/secret",
+        f"http://[::ffff:7f00:1]:{port}/secret",
+        f"http://0.0.0.0:{port}/secret",
+        f"http://api.twilio.com@127.0.0.1:{port}/secret",
+        f"http://127.0.0.1:{port}#@api.twilio.com/secret",
+    ]
 
 
 @pytest.mark.parametrize("via", ["direct", "redirect"])
-async def test_encoded_internal_addresses_are_never_contacted(server, inbox, admin, fake,  # noqa: F811
-                                                              via):
+async def test_encoded_internal_addresses_are_never_contacted(
+    server,
+    inbox,
+    admin,
+    fake,
+    via,
+):
     with FakeTwilio() as internal:
         internal.routes["/secret"] = lambda seen: Answer(200, b"internal data")
         targets = _encodings(int(internal.url.rsplit(":", 1)[1]))
@@ -42,11 +53,13 @@ async def test_encoded_internal_addresses_are_never_contacted(server, inbox, adm
             else:
                 path = f"/2010-04-01/Accounts/{SID}/Messages/MM{'9' * 32}/Media/ME{n:032d}"
                 fake.routes[path] = lambda seen, target=target: Answer(
-                    302, headers={"Location": target})
+                    302, headers={"Location": target}
+                )
                 urls[f"MediaUrl{n}"] = fake.url + path
         sid = ("MM" if via == "direct" else "MN") + "8" * 32
-        response = await deliver(server, inbox, sms(sid, "see the pictures",
-                                                     NumMedia=str(len(urls)), **urls))
+        response = await deliver(
+            server, inbox, sms(sid, "see the pictures", NumMedia=str(len(urls)), **urls)
+        )
         assert response.status_code == 200, response.text
         assert internal.requests == []
     _, message = await conversation_of(server, admin, sid)

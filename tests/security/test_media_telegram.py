@@ -44,13 +44,32 @@ def internal():
 
 @pytest.mark.parametrize("name", list(_file_paths(1)))
 async def test_a_file_path_never_leaves_the_bot_api(
-    server, db, inbox, agent, bot_api, internal, name  # noqa: F811
+    server,
+    db,
+    inbox,
+    agent,
+    bot_api,
+    internal,
+    name,
 ):
     internal.requests.clear()
     file_path = _file_paths(internal.port)[name]
-    bot_api.route("POST", f"/bot{BOT_TOKEN}/getFile", Answer(200, {"ok": True, "result": {
-        "file_id": "AgACAgQAAxkBAAIBlarge", "file_unique_id": "AQADlarge", "file_size": 10,
-        "file_path": file_path}}))
+    bot_api.route(
+        "POST",
+        f"/bot{BOT_TOKEN}/getFile",
+        Answer(
+            200,
+            {
+                "ok": True,
+                "result": {
+                    "file_id": "AgACAgQAAxkBAAIBlarge",
+                    "file_unique_id": "AQADlarge",
+                    "file_size": 10,
+                    "file_path": file_path,
+                },
+            },
+        ),
+    )
     response = await deliver(server, inbox, fixture("photo"))
     assert response.status_code == 200, response.text
     assert internal.requests == []

@@ -36,7 +36,14 @@ def internal():
 @pytest.mark.parametrize("via", ["graph-answer", "redirect"])
 @pytest.mark.parametrize("encoding", NAMES)
 async def test_an_encoded_internal_media_url_is_never_contacted(
-    server, db, inbox, agent, graph, internal, encoding, via  # noqa: F811
+    server,
+    db,
+    inbox,
+    agent,
+    graph,
+    internal,
+    encoding,
+    via,
 ):
     internal.requests.clear()
     target = encoded_internal_urls(internal.port, "lookaside.fbsbx.com")[encoding]

@@ -18,8 +18,10 @@ from tests.factories import make_inbox
 from tests.security.conftest import stored
 
 ROOT = Path(__file__).resolve().parents[2]
-MIME = (b"From: Eve <eve@example.net>\r\nTo: support@shop.example\r\nSubject: hi\r\n"
-        b"Message-ID: <t1@example.net>\r\n\r\nhello\r\n")
+MIME = (
+    b"From: Eve <eve@example.net>\r\nTo: support@shop.example\r\nSubject: hi\r\n"
+    b"Message-ID: <t1@example.net>\r\n\r\nhello\r\n"
+)
 
 
 def message_body(n: int = 1) -> dict:
@@ -32,19 +34,30 @@ async def test_agent_tokens_are_refused_by_every_inbox_endpoint(server, db, worl
     before = await stored(db)
     token = world[who].token
     async with server.client(token) as client:
-        api = await client.post(f"/api/v1/inboxes/{world['north'].id}/messages",
-                                json=message_body())
-        mail = await client.post(f"/webhooks/email/{email.id}", content=MIME,
-                                 headers={"Content-Type": "message/rfc822"})
+        api = await client.post(
+            f"/api/v1/inboxes/{world['north'].id}/messages", json=message_body()
+        )
+        mail = await client.post(
+            f"/webhooks/email/{email.id}", content=MIME, headers={"Content-Type": "message/rfc822"}
+        )
     assert (api.status_code, mail.status_code) == (401, 401), (api.text, mail.text)
     assert await stored(db) == before
 
 
-AGENT_READS = ["/api/v1/conversations", "/api/v1/customers", "/api/v1/search?q=zeppelin",
-               "/api/v1/events?since=0", "/api/v1/merge-suggestions", "/api/v1/faq",
-               "/api/v1/reports/summary", "/api/v1/conversations/{conversation}",
-               "/api/v1/conversations/{conversation}/messages", "/api/v1/customers/{customer}",
-               "/api/v1/customers/{customer}/timeline", "/api/v1/attachments/{attachment}"]
+AGENT_READS = [
+    "/api/v1/conversations",
+    "/api/v1/customers",
+    "/api/v1/search?q=zeppelin",
+    "/api/v1/events?since=0",
+    "/api/v1/merge-suggestions",
+    "/api/v1/faq",
+    "/api/v1/reports/summary",
+    "/api/v1/conversations/{conversation}",
+    "/api/v1/conversations/{conversation}/messages",
+    "/api/v1/customers/{customer}",
+    "/api/v1/customers/{customer}/timeline",
+    "/api/v1/attachments/{attachment}",
+]
 
 
 @pytest.mark.parametrize("inbox", ["north", "south", "chat", "email"])
@@ -52,8 +65,11 @@ async def test_inbox_tokens_are_refused_by_every_agent_endpoint(server, db, worl
     if inbox == "email":
         world["email"] = await make_inbox(db, "email", config={"address": "a@shop.example"})
     token = world[inbox].token
-    ids = {"conversation": world["sam"]["conversation_id"],
-           "customer": world["sam"]["customer_id"], "attachment": world["attachment"]}
+    ids = {
+        "conversation": world["sam"]["conversation_id"],
+        "customer": world["sam"]["customer_id"],
+        "attachment": world["attachment"],
+    }
     before = await stored(db)
     async with server.client(token) as client:
         for path in AGENT_READS:
@@ -61,12 +77,17 @@ async def test_inbox_tokens_are_refused_by_every_agent_endpoint(server, db, worl
             assert response.status_code == 401, (path, response.status_code, response.text)
             assert "zeppelin" not in response.text
         writes = [
-            client.post(f"/api/v1/conversations/{ids['conversation']}/messages",
-                        json={"text": "forged reply"}),
-            client.patch(f"/api/v1/conversations/{ids['conversation']}",
-                         json={"status": "resolved"}),
-            client.post(f"/api/v1/customers/{ids['customer']}/merge",
-                        json={"other_id": world["nora"]["customer_id"]}),
+            client.post(
+                f"/api/v1/conversations/{ids['conversation']}/messages",
+                json={"text": "forged reply"},
+            ),
+            client.patch(
+                f"/api/v1/conversations/{ids['conversation']}", json={"status": "resolved"}
+            ),
+            client.post(
+                f"/api/v1/customers/{ids['customer']}/merge",
+                json={"other_id": world["nora"]["customer_id"]},
+            ),
         ]
         for response in await asyncio.gather(*writes):
             assert response.status_code == 401, response.text
@@ -81,25 +102,37 @@ async def test_a_webchat_token_never_opens_the_api_channel(server, db, world):
     before = await stored(db)
     async with server.client(chat.token) as client:
         own = await client.post(f"/api/v1/inboxes/{chat.id}/messages", json=message_body(2))
-        other = await client.post(f"/api/v1/inboxes/{world['south'].id}/messages",
-                                  json=message_body(3))
+        other = await client.post(
+            f"/api/v1/inboxes/{world['south'].id}/messages", json=message_body(3)
+        )
     assert own.status_code in (401, 404), own.text
     assert other.status_code == 401, other.text
     assert await stored(db) == before
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer {token}x", "Bearer {short}", "Basic {token}", "{token}", "Bearer",
-    "Bearer {token} {token}", "Bearer {upper}",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer {token}x",
+        "Bearer {short}",
+        "Basic {token}",
+        "{token}",
+        "Bearer",
+        "Bearer {token} {token}",
+        "Bearer {upper}",
+    ],
+)
 async def test_near_miss_inbox_tokens_are_refused(server, db, world, header):
     north = world["north"]
     token = north.token
     value = header.format(token=token, short=token[:-1], upper=token.upper())
     before = await stored(db)
     async with server.client() as client:
-        response = await client.post(f"/api/v1/inboxes/{north.id}/messages",
-                                     json=message_body(4), headers={"Authorization": value})
+        response = await client.post(
+            f"/api/v1/inboxes/{north.id}/messages",
+            json=message_body(4),
+            headers={"Authorization": value},
+        )
     assert response.status_code == 401, response.text
     assert await stored(db) == before
 
@@ -108,8 +141,15 @@ async def _cli(settings, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
     env.update(INBOX_DATABASE_URL=settings.database_url, INBOX_PUBLIC_URL="http://inbox.test")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "web.cli", *args, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "web.cli",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     return process.returncode or 0, out.decode(), err.decode()
 
@@ -118,8 +158,9 @@ async def test_reset_token_revokes_the_old_token_on_rest_and_websocket(server, s
     import json
 
     old = world["alice"].token
-    code, out, err = await _cli(settings, "reset-token", "--agent", "alice@support.example",
-                                "--json")
+    code, out, err = await _cli(
+        settings, "reset-token", "--agent", "alice@support.example", "--json"
+    )
     assert code == 0, err
     new = json.loads(out)["token"]
     assert new != old

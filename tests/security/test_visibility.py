@@ -22,8 +22,11 @@ BY_ID = [
     ("PATCH", "/api/v1/conversations/{conversation}", {"status": "resolved"}),
     ("PATCH", "/api/v1/conversations/{conversation}", {"assignee_id": "{alice_id}"}),
     ("POST", "/api/v1/conversations/{conversation}/messages", {"text": "hijacked"}),
-    ("POST", "/api/v1/conversations/{conversation}/messages",
-     {"text": "private note", "private": True}),
+    (
+        "POST",
+        "/api/v1/conversations/{conversation}/messages",
+        {"text": "private note", "private": True},
+    ),
     ("GET", "/api/v1/customers/{customer}", None),
     ("GET", "/api/v1/customers/{customer}/timeline", None),
     ("POST", "/api/v1/customers/{customer}/merge", {"other_id": "{nora}"}),
@@ -42,12 +45,18 @@ def _fill(value, ids):
     return value
 
 
-@pytest.mark.parametrize(("method", "path", "body"), BY_ID,
-                         ids=[f"{m} {p} {b}" for m, p, b in BY_ID])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), BY_ID, ids=[f"{m} {p} {b}" for m, p, b in BY_ID]
+)
 async def test_another_inboxs_records_by_id_are_404(server, db, world, method, path, body):
-    ids = {"conversation": world["sam"]["conversation_id"], "customer": world["sam"]["customer_id"],
-           "message": world["sam"]["message_id"], "attachment": world["attachment"],
-           "nora": world["nora"]["customer_id"], "alice_id": world["alice"].id}
+    ids = {
+        "conversation": world["sam"]["conversation_id"],
+        "customer": world["sam"]["customer_id"],
+        "message": world["sam"]["message_id"],
+        "attachment": world["attachment"],
+        "nora": world["nora"]["customer_id"],
+        "alice_id": world["alice"].id,
+    }
     before = await stored(db)
     async with server.client(world["alice"].token) as client:
         response = await client.request(method, _fill(path, ids), json=_fill(body, ids))
@@ -86,12 +95,14 @@ async def test_lists_filters_and_search_show_nothing_of_another_inbox(server, wo
 
 async def test_websocket_frames_of_another_inbox_never_reach_the_agent(server, world):
     alice, bob = world["alice"], world["bob"]
-    async with connect(f"{server.ws_url}/ws?token={alice.token}&since=0") as alice_socket, \
-            connect(f"{server.ws_url}/ws?token={bob.token}") as bob_socket:
-        await customer_writes(server, world["south"], "the zeppelin again", name="Sam South",
-                              email="sam@example.com")
-        await customer_writes(server, world["north"], "kettle still cold",
-                              email="nora@example.com")
+    async with (
+        connect(f"{server.ws_url}/ws?token={alice.token}&since=0") as alice_socket,
+        connect(f"{server.ws_url}/ws?token={bob.token}") as bob_socket,
+    ):
+        await customer_writes(
+            server, world["south"], "the zeppelin again", name="Sam South", email="sam@example.com"
+        )
+        await customer_writes(server, world["north"], "kettle still cold", email="nora@example.com")
         frames: list[str] = []
         while not any("kettle still cold" in frame for frame in frames):
             frames.append(await asyncio.wait_for(alice_socket.recv(), 5))
@@ -103,8 +114,13 @@ async def test_websocket_frames_of_another_inbox_never_reach_the_agent(server, w
 async def test_a_customer_of_both_inboxes_shows_each_agent_only_their_messages(server, world):
     from tests.security.test_browser import login
 
-    await customer_writes(server, world["south"], "my south-only zeppelin secret",
-                          name="Nora North", email="nora@example.com")
+    await customer_writes(
+        server,
+        world["south"],
+        "my south-only zeppelin secret",
+        name="Nora North",
+        email="nora@example.com",
+    )
     nora = world["nora"]
     async with server.client(world["alice"].token) as client:
         timeline = await client.get(f"/api/v1/customers/{nora['customer_id']}/timeline")

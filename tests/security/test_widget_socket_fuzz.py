@@ -27,15 +27,22 @@ from tests.security.conftest import stored
 from tests.security.test_fuzz import json_values
 from web.widget import MAX_BODY
 
-FUZZ = settings(max_examples=40, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 ALICE, BOB = "a" * 16 + "-alice", "b" * 16 + "-bob"
 QUIET = 0.05  # how long a socket that must stay silent is listened to, per frame
 
 
 @pytest.fixture
-async def pair(server, inbox):  # noqa: F811
+async def pair(server, inbox):
     """Alice and Bob each chat on the same widget; Bob's socket listens throughout."""
     alice = await posted(server, inbox, ALICE, "Alice's first message")
     bob = await posted(server, inbox, BOB, "Bob's private message")
@@ -46,16 +53,22 @@ async def pair(server, inbox):  # noqa: F811
 
 def _message_frames(bob: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     """Message, read and typing frames whose fields may be junk or point at Bob's records."""
-    theirs = st.sampled_from([bob["conversation_id"], bob["message_id"], bob["customer_id"],
-                              BOB])
+    theirs = st.sampled_from([bob["conversation_id"], bob["message_id"], bob["customer_id"], BOB])
     value = st.text(max_size=30) | theirs | json_values
     return st.fixed_dictionaries(
         {"type": st.sampled_from(["message", "read", "typing", "Message", ""]) | value},
-        optional={"id": st.from_regex(r"[a-z0-9-]{1,12}", fullmatch=True) | value,
-                  "text": st.text(min_size=1, max_size=60) | value,
-                  "message_id": theirs | value, "conversation_id": theirs | value,
-                  "visitor": theirs | value, "user_id": value, "signature": value,
-                  "name": value, "email": value})
+        optional={
+            "id": st.from_regex(r"[a-z0-9-]{1,12}", fullmatch=True) | value,
+            "text": st.text(min_size=1, max_size=60) | value,
+            "message_id": theirs | value,
+            "conversation_id": theirs | value,
+            "visitor": theirs | value,
+            "user_id": value,
+            "signature": value,
+            "name": value,
+            "email": value,
+        },
+    )
 
 
 async def _answer(ws: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -79,7 +92,7 @@ async def _silent(ws: Any) -> list[Any]:
     return heard
 
 
-async def _send_and_check(server, db, inbox, pair, payload: str | bytes) -> None:  # noqa: F811
+async def _send_and_check(server, db, inbox, pair, payload: str | bytes) -> None:
     before = await stored(db)
     async with widget_socket(server, inbox, ALICE) as ws:
         hello = await frame(ws)
@@ -104,14 +117,14 @@ async def _send_and_check(server, db, inbox, pair, payload: str | bytes) -> None
 
 @FUZZ
 @given(data=st.data())
-async def test_hostile_message_frames(server, db, inbox, pair, data):  # noqa: F811
+async def test_hostile_message_frames(server, db, inbox, pair, data):
     payload = data.draw(_message_frames(pair["bob"]) | json_values, label="frame")
     await _send_and_check(server, db, inbox, pair, json.dumps(payload))
 
 
 @FUZZ
 @given(raw=st.text(max_size=200) | st.binary(max_size=200))
-async def test_arbitrary_text_and_binary_frames(server, db, inbox, pair, raw):  # noqa: F811
+async def test_arbitrary_text_and_binary_frames(server, db, inbox, pair, raw):
     await _send_and_check(server, db, inbox, pair, raw)
 
 
@@ -120,7 +133,10 @@ EDGE_FRAMES = {
     "deep-array": "[" * 100_000,
     "deep-object": '{"a":' * 5_000 + "1" + "}" * 5_000,
     "deep-message-field": json.dumps({"type": "message", "id": "m-deep", "text": "hi"})[:-1]
-    + ', "name": ' + "[" * 1_000 + "]" * 1_000 + "}",
+    + ', "name": '
+    + "[" * 1_000
+    + "]" * 1_000
+    + "}",
     "oversized-text": json.dumps({"type": "message", "id": "m-big", "text": BIG}),
     "oversized-junk": BIG,
     "unpaired-surrogate-escape": '{"type": "message", "id": "m-s", "text": "\\ud800"}',
@@ -130,15 +146,14 @@ EDGE_FRAMES = {
     "nan": '{"type": "message", "id": "m-nan", "text": NaN}',
     "huge-number": '{"type": "read", "message_id": 1' + "0" * 5_000 + "}",
     "read-bobs-message": None,  # filled in with Bob's real message id
-    "bob-as-visitor": json.dumps({"type": "message", "id": "m-bob", "text": "hi",
-                                  "visitor": BOB}),
+    "bob-as-visitor": json.dumps({"type": "message", "id": "m-bob", "text": "hi", "visitor": BOB}),
     "nul-bytes": '{"type": "message", "id": "m-nul", "text": "a\\u0000b"}',
     "binary-json": b'{"type": "message", "id": "m-bin", "text": "hi"}',
 }
 
 
 @pytest.mark.parametrize("name", list(EDGE_FRAMES))
-async def test_edge_frames(server, db, inbox, pair, name):  # noqa: F811
+async def test_edge_frames(server, db, inbox, pair, name):
     payload = EDGE_FRAMES[name]
     if name == "read-bobs-message":
         payload = json.dumps({"type": "read", "message_id": pair["bob"]["message_id"]})
@@ -146,7 +161,10 @@ async def test_edge_frames(server, db, inbox, pair, name):  # noqa: F811
 
 
 async def test_a_valid_frame_is_acknowledged_into_the_visitors_own_conversation(
-    server, db, inbox, pair  # noqa: F811
+    server,
+    db,
+    inbox,
+    pair,
 ):
     """The same path, not refusing everything: a proper frame is stored where it belongs."""
     async with widget_socket(server, inbox, ALICE, origin=SITE) as ws:

@@ -37,8 +37,12 @@ async def customer_writes(
 ) -> dict[str, Any]:
     """A customer's message posted by the integrator through the API channel (must be 201)."""
     customer: dict[str, Any] = {}
-    for key, value in (("email", email), ("phone", phone), ("name", name),
-                       ("external_id", external)):
+    for key, value in (
+        ("email", email),
+        ("phone", phone),
+        ("name", name),
+        ("external_id", external),
+    ):
         if value is not None:
             customer[key] = value
     if not customer or customer.keys() == {"name"}:
@@ -64,8 +68,9 @@ async def arrives(
 
 
 async def messages_of(client: httpx.AsyncClient, conversation_id: int) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/v1/conversations/{conversation_id}/messages",
-                                params={"limit": 200})
+    response = await client.get(
+        f"/api/v1/conversations/{conversation_id}/messages", params={"limit": 200}
+    )
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
@@ -90,17 +95,20 @@ async def wait_for_message(
 async def everything(client: httpx.AsyncClient) -> dict[str, list[Any]]:
     """What an admin can list: events, customers, conversations (to prove nothing was stored)."""
     out: dict[str, list[Any]] = {}
-    for name, path in (("events", "/api/v1/events?since=0"),
-                       ("customers", "/api/v1/customers"),
-                       ("conversations", "/api/v1/conversations")):
+    for name, path in (
+        ("events", "/api/v1/events?since=0"),
+        ("customers", "/api/v1/customers"),
+        ("conversations", "/api/v1/conversations"),
+    ):
         response = await client.get(path)
         assert response.status_code == 200, response.text
         out[name] = response.json()["items"]
     return out
 
 
-async def walk(client: httpx.AsyncClient, path: str, limit: int,
-               **params: Any) -> list[list[dict[str, Any]]]:
+async def walk(
+    client: httpx.AsyncClient, path: str, limit: int, **params: Any
+) -> list[list[dict[str, Any]]]:
     """Every page of a list, following `next` until it is null."""
     pages: list[list[dict[str, Any]]] = []
     cursor: str | None = None
@@ -142,8 +150,9 @@ class CallbackReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                receiver.deliveries.append(Delivery(
-                    self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.deliveries.append(
+                    Delivery(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -24,8 +24,13 @@ SHIPPING = {
     "tags": "shipping, fees",
     "enabled": "on",
 }
-RETURNS = {**SHIPPING, "question": "What is your return policy?", "alternatives": "",
-           "answer": "Within 14 days.", "tags": "returns"}
+RETURNS = {
+    **SHIPPING,
+    "question": "What is your return policy?",
+    "alternatives": "",
+    "answer": "Within 14 days.",
+    "tags": "returns",
+}
 
 
 @pytest.fixture
@@ -54,8 +59,11 @@ async def bot_reply(server, token: str, text: str, inbox) -> dict[str, Any]:
     deadline = time.monotonic() + 20
     async with server.client(token) as client:
         while time.monotonic() < deadline:
-            bot = [m for m in await messages_of(client, sent["conversation_id"])
-                   if m["author"] == "bot"]
+            bot = [
+                m
+                for m in await messages_of(client, sent["conversation_id"])
+                if m["author"] == "bot"
+            ]
             if bot:
                 return {**bot[0], "conversation_id": sent["conversation_id"]}
             await asyncio.sleep(0.05)
@@ -118,18 +126,22 @@ async def test_writes_need_the_csrf_token(server, desk):
     assert await entries(server, desk["admin"].token) == []
 
 
-@pytest.mark.parametrize("change", [
-    {"question": "  "},
-    {"answer": ""},
-    {"language": "english!"},
-    {"answer": "x" * 5001},
-    {"alternatives": "fine\nnot\x00fine"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"question": "  "},
+        {"answer": ""},
+        {"language": "english!"},
+        {"answer": "x" * 5001},
+        {"alternatives": "fine\nnot\x00fine"},
+    ],
+)
 async def test_bad_input_is_a_400_with_the_form_again_and_nothing_stored(server, desk, change):
     async with server.client() as browser:
         await login(browser, desk["admin"].email)
-        refused = await post_form(browser, "/admin/faq/new", "/admin/faq/new",
-                                  {**SHIPPING, **change})
+        refused = await post_form(
+            browser, "/admin/faq/new", "/admin/faq/new", {**SHIPPING, **change}
+        )
     assert refused.status_code == 400
     assert "Not saved:" in refused.text and 'name="question"' in refused.text
     assert await entries(server, desk["admin"].token) == []
@@ -147,9 +159,11 @@ async def test_a_bad_edit_changes_nothing(server, desk):
     assert await entries(server, desk["admin"].token) == [entry]
 
 
-CSV = ("question,alternatives,answer,language\n"
-       "배송비가 얼마인가요?,택배비는 얼마예요?|배송비 무료인가요?,3000원입니다.,ko\n"
-       '"Can I return, or swap, an item?",How do I send it back?,"Yes, within ""14 days"".",en\n')
+CSV = (
+    "question,alternatives,answer,language\n"
+    "배송비가 얼마인가요?,택배비는 얼마예요?|배송비 무료인가요?,3000원입니다.,ko\n"
+    '"Can I return, or swap, an item?",How do I send it back?,"Yes, within ""14 days"".",en\n'
+)
 
 
 async def upload(browser, name: str, content: bytes):
@@ -182,14 +196,17 @@ async def test_import_and_export_use_the_cli_format(server, desk):
     assert len(await entries(server, desk["admin"].token)) == 2
 
 
-@pytest.mark.parametrize("name, content", [
-    ("faq.txt", b"question,alternatives,answer,language\n"),
-    ("faq.yaml", b"- question: [unclosed"),
-    ("faq.yaml", b"just: a mapping"),
-    ("faq.csv", b"question,answer\nShipping?,Free.\n"),
-    ("faq.csv", b"question,alternatives,answer,language\nA?,,Fine.,en\nB?,,,en\n"),
-    ("faq.csv", b"\xff\xfe not utf-8"),
-])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("faq.txt", b"question,alternatives,answer,language\n"),
+        ("faq.yaml", b"- question: [unclosed"),
+        ("faq.yaml", b"just: a mapping"),
+        ("faq.csv", b"question,answer\nShipping?,Free.\n"),
+        ("faq.csv", b"question,alternatives,answer,language\nA?,,Fine.,en\nB?,,,en\n"),
+        ("faq.csv", b"\xff\xfe not utf-8"),
+    ],
+)
 async def test_a_bad_import_file_is_a_400_and_stores_nothing(server, desk, name, content):
     async with server.client() as browser:
         await login(browser, desk["admin"].email)
@@ -219,8 +236,9 @@ async def test_a_bot_answer_shows_its_entry_and_score_and_can_be_marked_wrong(se
         after = await browser.get(page_path)
     assert "marked wrong" in after.text and button not in after.text
     async with server.client(agent.token) as client:
-        [bot] = [m for m in await messages_of(client, answer["conversation_id"])
-                 if m["author"] == "bot"]
+        [bot] = [
+            m for m in await messages_of(client, answer["conversation_id"]) if m["author"] == "bot"
+        ]
         summary = (await client.get("/api/v1/reports/summary")).json()["bot"]
     assert bot["faq"]["wrong"] is True and summary["marked_wrong"] == 1
 

@@ -35,8 +35,7 @@ async def test_a_new_message_answers_201_with_its_ids(server, db):
     inbox = await make_inbox(db, "api")
     admin = await make_agent(db, admin=True)
     async with server.client(inbox.token) as client:
-        response = await client.post(path(inbox.id), json=order(
-            sent_at="2020-01-01T09:00:00Z"))
+        response = await client.post(path(inbox.id), json=order(sent_at="2020-01-01T09:00:00Z"))
 
     assert response.status_code == 201, response.text
     ack = response.json()
@@ -53,11 +52,15 @@ async def test_a_new_message_answers_201_with_its_ids(server, db):
     assert customer["name"] == "Sarah Kim"
     # The token proves the integrator, so the identity it asserts is verified.
     assert customer["identities"] == [
-        {"kind": "email", "value": "sarah.kim@example.org", "verified": True}]
+        {"kind": "email", "value": "sarah.kim@example.org", "verified": True}
+    ]
     assert message["id"] == ack["message_id"]
     assert message["text"] == message["stripped_text"] == "My order #1001 has not arrived yet."
     assert (message["direction"], message["author"], message["channel"]) == (
-        "in", "customer", "api")
+        "in",
+        "customer",
+        "api",
+    )
     assert message["private"] is False
     assert message["created_at"].startswith("2020-01-01T09:00:00")
 
@@ -79,8 +82,9 @@ async def test_a_replay_answers_duplicate_with_the_same_ids_and_stores_one_messa
     assert drifted.json() == {**ids, "duplicate": True}
     async with server.client(admin.token) as client:
         messages = await messages_of(client, ids["conversation_id"])
-        created = [e for e in (await everything(client))["events"]
-                   if e["type"] == "message.created"]
+        created = [
+            e for e in (await everything(client))["events"] if e["type"] == "message.created"
+        ]
     assert [m["text"] for m in messages] == ["My order #1001 has not arrived yet."]
     assert len(created) == 1
 
@@ -90,7 +94,8 @@ async def test_concurrent_replays_store_one_message(server, db):
     admin = await make_agent(db, admin=True)
     async with server.client(inbox.token) as client:
         responses = await asyncio.gather(
-            *(client.post(path(inbox.id), json=order("burst-1")) for _ in range(12)))
+            *(client.post(path(inbox.id), json=order("burst-1")) for _ in range(12))
+        )
     assert all(r.status_code in (200, 201) for r in responses), [r.text for r in responses]
     acks = [r.json() for r in responses]
     assert sorted(a["duplicate"] for a in acks) == [False] + [True] * 11
@@ -107,14 +112,18 @@ async def test_a_burst_from_one_customer_lands_in_one_conversation(server, db):
     async with server.client(inbox.token) as client:
         first = (await client.post(path(inbox.id), json=order("before"))).json()
     async with server.client(admin.token) as client:
-        resolved = await client.patch(f"/api/v1/conversations/{first['conversation_id']}",
-                                      json={"status": "resolved"})
+        resolved = await client.patch(
+            f"/api/v1/conversations/{first['conversation_id']}", json={"status": "resolved"}
+        )
         assert resolved.status_code == 200, resolved.text
     # The customer comes back with several messages at once (a chat client flushing its queue).
     async with server.client(inbox.token) as client:
         responses = await asyncio.gather(
-            *(client.post(path(inbox.id), json=order(f"burst-{n}", text=f"part {n}"))
-              for n in range(8)))
+            *(
+                client.post(path(inbox.id), json=order(f"burst-{n}", text=f"part {n}"))
+                for n in range(8)
+            )
+        )
     assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
     acks = [r.json() for r in responses]
     assert {a["customer_id"] for a in acks} == {first["customer_id"]}
@@ -146,18 +155,24 @@ async def test_the_same_external_id_in_another_inbox_is_another_message(server, 
         "Bearer {token}x",
         "Bearer {prefix}",
     ],
-    ids=["missing", "empty", "no-token", "token-twice", "basic", "wrong", "wrong-scheme",
-         "token-plus-one", "token-prefix"],
+    ids=[
+        "missing",
+        "empty",
+        "no-token",
+        "token-twice",
+        "basic",
+        "wrong",
+        "wrong-scheme",
+        "token-plus-one",
+        "token-prefix",
+    ],
 )
-async def test_without_the_inbox_token_it_answers_401_and_stores_nothing(
-    server, db, authorization
-):
+async def test_without_the_inbox_token_it_answers_401_and_stores_nothing(server, db, authorization):
     inbox = await make_inbox(db, "api")
     admin = await make_agent(db, admin=True)
     headers = {}
     if authorization is not None:
-        headers["Authorization"] = authorization.format(
-            token=inbox.token, prefix=inbox.token[:-4])
+        headers["Authorization"] = authorization.format(token=inbox.token, prefix=inbox.token[:-4])
     async with server.client() as client:
         response = await client.post(path(inbox.id), json=order(), headers=headers)
     assert response.status_code == 401, response.text
@@ -227,8 +242,9 @@ INVALID_BODIES = {
     "json-array": json.dumps([order()]).encode(),
     "json-string": json.dumps("hello").encode(),
     "json-null": b"null",
-    "missing-external-id": json.dumps({k: v for k, v in order().items()
-                                       if k != "external_id"}).encode(),
+    "missing-external-id": json.dumps(
+        {k: v for k, v in order().items() if k != "external_id"}
+    ).encode(),
     "empty-external-id": json.dumps(order("")).encode(),
     "external-id-too-long": json.dumps(order("x" * 256)).encode(),
     "external-id-list": json.dumps(order(["a"])).encode(),  # type: ignore[arg-type]
@@ -241,8 +257,9 @@ INVALID_BODIES = {
     "email-without-domain": json.dumps(order(customer={"email": "sarah@"})).encode(),
     "bad-phone": json.dumps(order(customer={"phone": "call me maybe"})).encode(),
     "impossible-phone": json.dumps(order(customer={"phone": "12"})).encode(),
-    "one-good-one-bad-identity": json.dumps(order(customer={
-        "email": "ok@example.com", "phone": "call me maybe"})).encode(),
+    "one-good-one-bad-identity": json.dumps(
+        order(customer={"email": "ok@example.com", "phone": "call me maybe"})
+    ).encode(),
     "email-object": json.dumps(order(customer={"email": {"a": 1}})).encode(),
     "name-number": json.dumps(order(customer={"email": "a@example.com", "name": 7})).encode(),
     "text-number": json.dumps(order(text=42)).encode(),
@@ -251,20 +268,21 @@ INVALID_BODIES = {
     "sent-at-garbage": json.dumps(order(sent_at="yesterday-ish")).encode(),
     "text-over-limit": json.dumps(order(text="a" * 100_001)).encode(),
     "json-nested-65-levels": json.dumps(order(meta=nested(65))).encode(),
-    "json-nested-100000-levels": (b'{"external_id": "x", "customer": {"email": "a@b.co"}, '
-                                  b'"meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    "json-nested-100000-levels": (
+        b'{"external_id": "x", "customer": {"email": "a@b.co"}, '
+        b'"meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    ),
 }
 
 
 @pytest.mark.parametrize("body", INVALID_BODIES.values(), ids=INVALID_BODIES.keys())
-async def test_a_payload_that_cannot_be_a_message_is_refused_and_stores_nothing(
-    server, db, body
-):
+async def test_a_payload_that_cannot_be_a_message_is_refused_and_stores_nothing(server, db, body):
     inbox = await make_inbox(db, "api")
     admin = await make_agent(db, admin=True)
     async with server.client(inbox.token) as client:
         response = await client.post(
-            path(inbox.id), content=body, headers={"Content-Type": "application/json"})
+            path(inbox.id), content=body, headers={"Content-Type": "application/json"}
+        )
     assert 400 <= response.status_code < 500, response.text
     assert response.status_code not in (401, 404), response.text
     assert isinstance(response.json().get("error"), str)
@@ -294,7 +312,8 @@ async def test_a_body_over_one_mebibyte_is_413_and_stores_nothing(server, db):
     assert len(body) > 1024 * 1024
     async with server.client(inbox.token) as client:
         response = await client.post(
-            path(inbox.id), content=body, headers={"Content-Type": "application/json"})
+            path(inbox.id), content=body, headers={"Content-Type": "application/json"}
+        )
     assert response.status_code == 413, response.text
     async with server.client(admin.token) as client:
         assert await everything(client) == {"events": [], "customers": [], "conversations": []}
@@ -314,7 +333,8 @@ async def test_a_chunked_body_over_one_mebibyte_is_413_too(server, db):
 
     async with server.client(inbox.token) as client:
         response = await client.post(
-            path(inbox.id), content=stream(), headers={"Content-Type": "application/json"})
+            path(inbox.id), content=stream(), headers={"Content-Type": "application/json"}
+        )
     assert response.status_code == 413, response.text
     async with server.client(admin.token) as client:
         assert await everything(client) == {"events": [], "customers": [], "conversations": []}
@@ -340,9 +360,17 @@ async def test_ids_no_row_can_have_are_404_never_5xx(server, db, method, templat
     inbox = await make_inbox(db, "api")
     admin = await make_agent(db, admin=True, inboxes=[inbox])
     token = inbox.token if "inboxes" in template else admin.token
-    body = {"status": "open"} if method == "PATCH" else (
-        {"other_id": 1} if "merge" in template and "suggestions" not in template else
-        order() if "inboxes" in template else {"text": "hello"})
+    body = (
+        {"status": "open"}
+        if method == "PATCH"
+        else (
+            {"other_id": 1}
+            if "merge" in template and "suggestions" not in template
+            else order()
+            if "inboxes" in template
+            else {"text": "hello"}
+        )
+    )
     async with server.client(token) as client:
         # Past 64 bits, at the 64-bit edge, and past 32 bits (where an INTEGER column ends).
         for huge in (HUGE, str(2**63), str(2**64), "1" + "0" * 40, str(2**63 - 1), str(2**31)):
@@ -359,19 +387,39 @@ def huge_number_requests(n: int) -> dict[str, tuple[str, str, dict | None, dict 
     return {
         "list-inbox_id": ("GET", "/api/v1/conversations", {"inbox_id": n}, None),
         "list-assignee": ("GET", "/api/v1/conversations", {"assignee": n}, None),
-        "conversations-cursor": ("GET", "/api/v1/conversations",
-                                 {"cursor": cursor("2024-01-01T00:00:00", n)}, None),
+        "conversations-cursor": (
+            "GET",
+            "/api/v1/conversations",
+            {"cursor": cursor("2024-01-01T00:00:00", n)},
+            None,
+        ),
         "customers-cursor": ("GET", "/api/v1/customers", {"cursor": cursor(n)}, None),
         "suggestions-cursor": ("GET", "/api/v1/merge-suggestions", {"cursor": cursor(n)}, None),
-        "timeline-cursor": ("GET", "/api/v1/customers/{customer}/timeline",
-                            {"cursor": cursor("2024-01-01T00:00:00", n)}, None),
-        "messages-cursor": ("GET", "/api/v1/conversations/{conversation}/messages",
-                            {"cursor": cursor("2024-01-01T00:00:00", n)}, None),
+        "timeline-cursor": (
+            "GET",
+            "/api/v1/customers/{customer}/timeline",
+            {"cursor": cursor("2024-01-01T00:00:00", n)},
+            None,
+        ),
+        "messages-cursor": (
+            "GET",
+            "/api/v1/conversations/{conversation}/messages",
+            {"cursor": cursor("2024-01-01T00:00:00", n)},
+            None,
+        ),
         "events-since": ("GET", "/api/v1/events", {"since": n}, None),
-        "patch-assignee": ("PATCH", "/api/v1/conversations/{conversation}", None,
-                           {"assignee_id": n}),
-        "reply-inbox_id": ("POST", "/api/v1/conversations/{conversation}/messages", None,
-                           {"text": "hello", "inbox_id": n}),
+        "patch-assignee": (
+            "PATCH",
+            "/api/v1/conversations/{conversation}",
+            None,
+            {"assignee_id": n},
+        ),
+        "reply-inbox_id": (
+            "POST",
+            "/api/v1/conversations/{conversation}/messages",
+            None,
+            {"text": "hello", "inbox_id": n},
+        ),
         "merge-other_id": ("POST", "/api/v1/customers/{customer}/merge", None, {"other_id": n}),
     }
 
@@ -387,12 +435,11 @@ async def test_huge_numbers_in_queries_cursors_and_bodies_are_refused_never_5xx(
     async with server.client(agent.token) as client:
         for n in (int(HUGE), 2**63, 2**31):
             method, template, params, body = huge_number_requests(n)[request_name]
-            url = template.format(customer=ack["customer_id"],
-                                  conversation=ack["conversation_id"])
+            url = template.format(customer=ack["customer_id"], conversation=ack["conversation_id"])
             response = await client.request(method, url, params=params, json=body)
             assert response.status_code in (200, 400, 404), (n, response.text)
         # Whatever the answers, nothing changed.
-        conversation = (await client.get(f"/api/v1/conversations/{ack['conversation_id']}"))
+        conversation = await client.get(f"/api/v1/conversations/{ack['conversation_id']}")
         assert conversation.json()["assignee_id"] is None
         assert len(await messages_of(client, ack["conversation_id"])) == 1
         assert len((await client.get("/api/v1/customers")).json()["items"]) == 1

@@ -7,8 +7,14 @@ from tests.factories import events, inbound, make_agent, make_inbox
 
 async def with_files(db, settings, inbox, *files):
     message = inbound(inbox, "see attached", email="a@example.org")
-    message = message.__class__(**{**message.__dict__, "attachments": tuple(
-        InboundAttachment(name, ctype, data) for name, ctype, data in files)})
+    message = message.__class__(
+        **{
+            **message.__dict__,
+            "attachments": tuple(
+                InboundAttachment(name, ctype, data) for name, ctype, data in files
+            ),
+        }
+    )
     await ingest(db, message, settings)
     created = next(e for e in await events(db) if e.type == "message.created")
     return [a["id"] for a in created.payload["attachments"]]
@@ -18,7 +24,9 @@ async def test_images_inline_everything_else_downloads(server, db, settings):
     inbox = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[inbox])
     photo, page, svg = await with_files(
-        db, settings, inbox,
+        db,
+        settings,
+        inbox,
         ("photo.jpg", "image/jpeg", b"\xff\xd8\xff"),
         ("invoice.html", "text/html", b"<script>alert(1)</script>"),
         ("logo.svg", "image/svg+xml", b"<svg onload=alert(1)/>"),

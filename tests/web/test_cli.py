@@ -41,8 +41,15 @@ def inbox_cli(settings):
 
     async def run(*args: str) -> Run:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "web.cli", *args, cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "web.cli",
+            *args,
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await asyncio.wait_for(process.communicate(), 60)
         return Run(process.returncode or 0, out.decode(), err.decode())
 
@@ -50,8 +57,17 @@ def inbox_cli(settings):
 
 
 async def create_agent(cli, email: str, *extra: str) -> dict:
-    run = await cli("create-agent", "--email", email, "--name", "Jamie Rivera",
-                    "--password", "correct horse battery", "--json", *extra)
+    run = await cli(
+        "create-agent",
+        "--email",
+        email,
+        "--name",
+        "Jamie Rivera",
+        "--password",
+        "correct horse battery",
+        "--json",
+        *extra,
+    )
     assert run.code == 0, run.err
     return run.json()
 
@@ -75,8 +91,15 @@ async def test_create_agent_prints_id_email_and_a_working_token(server, inbox_cl
 
 
 async def test_create_agent_without_json_prints_the_token_for_a_human(inbox_cli):
-    run = await inbox_cli("create-agent", "--email", "sam@support.example", "--name", "Sam",
-                          "--password", "correct horse battery")
+    run = await inbox_cli(
+        "create-agent",
+        "--email",
+        "sam@support.example",
+        "--name",
+        "Sam",
+        "--password",
+        "correct horse battery",
+    )
     assert run.code == 0, run.err
     assert "sam@support.example" in run.out
 
@@ -100,16 +123,18 @@ async def test_create_inbox_prints_its_webhook_url_and_a_token_for_the_api_chann
 
 async def test_create_inbox_keeps_its_config(server, inbox_cli):
     with CallbackReceiver() as receiver:
-        made = await create_inbox(
-            inbox_cli, "--config", json.dumps({"callback_url": receiver.url}))
+        made = await create_inbox(inbox_cli, "--config", json.dumps({"callback_url": receiver.url}))
         agent = await create_agent(inbox_cli, "cal@support.example")
-        run = await inbox_cli("add-member", "--agent", "cal@support.example",
-                              "--inbox", str(made["id"]))
+        run = await inbox_cli(
+            "add-member", "--agent", "cal@support.example", "--inbox", str(made["id"])
+        )
         assert run.code == 0, run.err
         ack = await customer_writes(server, SimpleNamespace(**made), email="a@example.com")
         async with server.client(agent["token"]) as client:
-            reply = await client.post(f"/api/v1/conversations/{ack['conversation_id']}/messages",
-                                      json={"text": "Thanks for writing"})
+            reply = await client.post(
+                f"/api/v1/conversations/{ack['conversation_id']}/messages",
+                json={"text": "Thanks for writing"},
+            )
             assert reply.status_code == 201, reply.text
         [delivery] = await receiver.wait(1)
     assert delivery.json()["text"] == "Thanks for writing"
@@ -119,8 +144,9 @@ async def test_create_inbox_keeps_its_config(server, inbox_cli):
 
 @pytest.mark.parametrize("config", ["{not json", "[1, 2]", '"text"'])
 async def test_create_inbox_refuses_a_config_that_is_not_a_json_object(inbox_cli, config):
-    run = await inbox_cli("create-inbox", "--kind", "api", "--name", "X", "--config", config,
-                          "--json")
+    run = await inbox_cli(
+        "create-inbox", "--kind", "api", "--name", "X", "--config", config, "--json"
+    )
     assert run.code != 0
     assert "config" in run.err.lower()
     assert "Traceback" not in run.err
@@ -136,23 +162,26 @@ async def test_create_inbox_refuses_an_unknown_kind(inbox_cli):
 async def test_add_member_lets_an_agent_see_the_inbox(server, inbox_cli):
     agent = await create_agent(inbox_cli, "casey@support.example")
     made = await create_inbox(inbox_cli)
-    ack = await customer_writes(server, SimpleNamespace(**made), "Hello from the shop",
-                                email="a@example.com")
+    ack = await customer_writes(
+        server, SimpleNamespace(**made), "Hello from the shop", email="a@example.com"
+    )
     path = f"/api/v1/conversations/{ack['conversation_id']}"
     async with server.client(agent["token"]) as client:
         assert (await client.get(path)).status_code == 404
         assert (await client.get("/api/v1/conversations")).json()["items"] == []
 
-        run = await inbox_cli("add-member", "--agent", "Casey@Support.Example",
-                              "--inbox", str(made["id"]))
+        run = await inbox_cli(
+            "add-member", "--agent", "Casey@Support.Example", "--inbox", str(made["id"])
+        )
         assert run.code == 0, run.err
 
         assert (await client.get(path)).status_code == 200
         listed = (await client.get("/api/v1/conversations")).json()["items"]
         assert [c["id"] for c in listed] == [ack["conversation_id"]]
 
-        again = await inbox_cli("add-member", "--agent", "casey@support.example",
-                                "--inbox", str(made["id"]))
+        again = await inbox_cli(
+            "add-member", "--agent", "casey@support.example", "--inbox", str(made["id"])
+        )
         assert again.code == 0, again.err
 
 
@@ -167,8 +196,10 @@ async def test_an_admin_created_by_the_cli_sees_inboxes_without_membership(serve
 
 @pytest.mark.parametrize(
     ("agent", "inbox", "words"),
-    [("nobody@support.example", None, "nobody@support.example"),
-     ("casey@support.example", 424242, "424242")],
+    [
+        ("nobody@support.example", None, "nobody@support.example"),
+        ("casey@support.example", 424242, "424242"),
+    ],
     ids=["unknown-agent", "unknown-inbox"],
 )
 async def test_add_member_of_something_unknown_fails_clearly(inbox_cli, agent, inbox, words):
@@ -201,12 +232,21 @@ async def test_reset_token_of_an_unknown_agent_fails_clearly(inbox_cli):
     assert run.out.strip() == ""
 
 
-@pytest.mark.parametrize("again", ["dana@support.example", "DANA@Support.Example",
-                                   "  dana@support.example "])
+@pytest.mark.parametrize(
+    "again", ["dana@support.example", "DANA@Support.Example", "  dana@support.example "]
+)
 async def test_a_duplicate_agent_email_is_refused_with_a_clear_message(server, inbox_cli, again):
     first = await create_agent(inbox_cli, "dana@support.example")
-    run = await inbox_cli("create-agent", "--email", again, "--name", "Dana Two",
-                          "--password", "another long password", "--json")
+    run = await inbox_cli(
+        "create-agent",
+        "--email",
+        again,
+        "--name",
+        "Dana Two",
+        "--password",
+        "another long password",
+        "--json",
+    )
     assert run.code != 0
     assert "already exists" in run.err
     assert "dana@support.example" in run.err
@@ -220,12 +260,12 @@ async def test_a_duplicate_agent_email_is_refused_with_a_clear_message(server, i
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--email", "eve@support.example", "--name", "Eve", "--password", "short"],
-         "password"),
-        (["--email", "not-an-email", "--name", "Eve", "--password", "long enough pass"],
-         "email"),
-        (["--email", "eve@support.example", "--name", "  ", "--password", "long enough pass"],
-         "name"),
+        (["--email", "eve@support.example", "--name", "Eve", "--password", "short"], "password"),
+        (["--email", "not-an-email", "--name", "Eve", "--password", "long enough pass"], "email"),
+        (
+            ["--email", "eve@support.example", "--name", "  ", "--password", "long enough pass"],
+            "name",
+        ),
     ],
     ids=["short-password", "bad-email", "blank-name"],
 )
@@ -237,21 +277,25 @@ async def test_create_agent_refuses_bad_input_with_a_clear_message(inbox_cli, ar
     assert run.out.strip() == ""
 
 
-async def test_demo_bulk_loads_findable_customers_and_messages_with_progress(
-    server, db, inbox_cli
-):
+async def test_demo_bulk_loads_findable_customers_and_messages_with_progress(server, db, inbox_cli):
     run = await inbox_cli("demo", "--customers", "30", "--messages", "400")
     assert run.code == 0, run.err
     assert "messages: 400/400" in run.out and "customers: 30/30" in run.out
     async with db.read() as session:
         from sqlalchemy import text
 
-        bulk = (await session.execute(text(
-            "SELECT count(*) FROM message m JOIN customer c ON c.id = m.customer_id "
-            "WHERE c.name LIKE 'Customer %'"))).scalar_one()
+        bulk = (
+            await session.execute(
+                text(
+                    "SELECT count(*) FROM message m JOIN customer c ON c.id = m.customer_id "
+                    "WHERE c.name LIKE 'Customer %'"
+                )
+            )
+        ).scalar_one()
     assert bulk == 400
     token = (await inbox_cli("reset-token", "--agent", "admin@example.com", "--json")).json()
     async with server.client(token["token"]) as client:
         found = (await client.get("/api/v1/search", params={"q": "Customer 7"})).json()
     assert "customer7@bulk.example" in [
-        i["value"] for c in found["customers"] for i in c["identities"]]
+        i["value"] for c in found["customers"] for i in c["identities"]
+    ]

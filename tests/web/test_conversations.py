@@ -21,9 +21,21 @@ from tests.web.support import (
 
 LIST = "/api/v1/conversations"
 CONVERSATION_FIELDS = {"id", "customer_id", "inbox_id", "status", "assignee_id", "last_message_at"}
-MESSAGE_FIELDS = {"id", "conversation_id", "customer_id", "inbox_id", "channel", "direction",
-                  "author", "text", "stripped_text", "private", "status", "attachments",
-                  "created_at"}
+MESSAGE_FIELDS = {
+    "id",
+    "conversation_id",
+    "customer_id",
+    "inbox_id",
+    "channel",
+    "direction",
+    "author",
+    "text",
+    "stripped_text",
+    "private",
+    "status",
+    "attachments",
+    "created_at",
+}
 
 
 def ids(response) -> list[int]:
@@ -35,8 +47,9 @@ async def conversations(server, inbox, count: int) -> list[int]:
     """`count` customers each open a conversation; their ids, oldest first."""
     out = []
     for n in range(count):
-        ack = await customer_writes(server, inbox, f"Question number {n}",
-                                    email=f"person{n}@example.com")
+        ack = await customer_writes(
+            server, inbox, f"Question number {n}", email=f"person{n}@example.com"
+        )
         out.append(ack["conversation_id"])
     return out
 
@@ -221,7 +234,8 @@ async def test_patch_snoozes_until_a_time(server, db):
     [cid] = await conversations(server, inbox, 1)
     async with server.client(agent.token) as client:
         response = await client.patch(
-            f"{LIST}/{cid}", json={"snoozed_until": "2031-03-01T09:30:00Z"})
+            f"{LIST}/{cid}", json={"snoozed_until": "2031-03-01T09:30:00Z"}
+        )
         assert response.status_code == 200, response.text
         shown = (await client.get(f"{LIST}/{cid}")).json()
     assert shown["status"] == "snoozed"
@@ -234,8 +248,9 @@ async def test_a_customer_writing_again_reopens_a_waiting_conversation(server, d
     agent = await make_agent(db, inboxes=[inbox])
     ack = await customer_writes(server, inbox, email="ann@example.com")
     cid = ack["conversation_id"]
-    change = ({"snoozed_until": "2031-01-01T00:00:00Z"} if status == "snoozed"
-              else {"status": status})
+    change = (
+        {"snoozed_until": "2031-01-01T00:00:00Z"} if status == "snoozed" else {"status": status}
+    )
     async with server.client(agent.token) as client:
         assert (await client.patch(f"{LIST}/{cid}", json=change)).json()["status"] == status
         again = await customer_writes(server, inbox, "Hello? Anyone?", email="ann@example.com")
@@ -321,7 +336,8 @@ async def test_a_reply_is_queued_then_sent_on_an_api_inbox_without_callback(serv
     cid = ack["conversation_id"]
     async with server.client(agent.token) as client:
         response = await client.post(
-            f"{LIST}/{cid}/messages", json={"text": "It is on its way.", "private": False})
+            f"{LIST}/{cid}/messages", json={"text": "It is on its way.", "private": False}
+        )
         assert response.status_code == 201, response.text
         reply = response.json()
         assert MESSAGE_FIELDS <= set(reply)
@@ -340,7 +356,8 @@ async def test_a_private_note_is_never_sent(server, db):
     cid = (await customer_writes(server, inbox, email="ann@example.com"))["conversation_id"]
     async with server.client(agent.token) as client:
         response = await client.post(
-            f"{LIST}/{cid}/messages", json={"text": "VIP, handle with care", "private": True})
+            f"{LIST}/{cid}/messages", json={"text": "VIP, handle with care", "private": True}
+        )
         assert response.status_code == 201, response.text
         note = response.json()
         assert note["private"] is True
@@ -384,14 +401,13 @@ async def test_replying_through_an_inbox_the_agent_does_not_belong_to_is_404(ser
     async with server.client(agent.token) as client:
         for inbox_id in (other.id, other.id + 100):
             response = await client.post(
-                f"{LIST}/{cid}/messages", json={"text": "hello", "inbox_id": inbox_id})
+                f"{LIST}/{cid}/messages", json={"text": "hello", "inbox_id": inbox_id}
+            )
             assert response.status_code == 404, (inbox_id, response.text)
         assert len(await messages_of(client, cid)) == 1
 
 
-async def test_a_reply_goes_on_the_channel_the_customer_last_used_unless_one_is_picked(
-    server, db
-):
+async def test_a_reply_goes_on_the_channel_the_customer_last_used_unless_one_is_picked(server, db):
     shop, app = await make_inbox(db, "api"), await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[shop, app])
     first = await customer_writes(server, shop, "from the shop", email="ann@example.com")
@@ -401,7 +417,8 @@ async def test_a_reply_goes_on_the_channel_the_customer_last_used_unless_one_is_
     async with server.client(agent.token) as client:
         default = await client.post(f"{LIST}/{cid}/messages", json={"text": "hi"})
         picked = await client.post(
-            f"{LIST}/{cid}/messages", json={"text": "hi", "inbox_id": shop.id})
+            f"{LIST}/{cid}/messages", json={"text": "hi", "inbox_id": shop.id}
+        )
     assert default.status_code == picked.status_code == 201, (default.text, picked.text)
     assert default.json()["inbox_id"] == app.id
     assert picked.json()["inbox_id"] == shop.id
@@ -419,19 +436,22 @@ async def test_an_api_inbox_with_a_callback_receives_the_signed_reply(server, db
         cid = ack["conversation_id"]
         async with server.client(agent.token) as client:
             note = await client.post(
-                f"{LIST}/{cid}/messages", json={"text": "internal only", "private": True})
+                f"{LIST}/{cid}/messages", json={"text": "internal only", "private": True}
+            )
             assert note.status_code == 201, note.text
             response = await client.post(f"{LIST}/{cid}/messages", json={"text": "On its way!"})
             assert response.status_code == 201, response.text
             reply = response.json()
             [delivery] = await receiver.wait(1)
             final = await wait_for_message(
-                client, cid, reply["id"], lambda m: m["status"] not in ("queued",))
+                client, cid, reply["id"], lambda m: m["status"] not in ("queued",)
+            )
 
     assert delivery.path == "/hooks/inbox"
     assert delivery.headers["content-type"].startswith("application/json")
-    assert hmac.compare_digest(delivery.headers["x-inbox-signature"],
-                               signature(inbox.token, delivery.body))
+    assert hmac.compare_digest(
+        delivery.headers["x-inbox-signature"], signature(inbox.token, delivery.body)
+    )
     sent = delivery.json()
     assert MESSAGE_FIELDS <= set(sent)
     assert sent["id"] == reply["id"]
@@ -452,7 +472,8 @@ async def test_a_callback_that_fails_is_retried_each_time_signed(server, db):
             reply = (await client.post(f"{LIST}/{cid}/messages", json={"text": "Hi"})).json()
             deliveries = await receiver.wait(3)
             final = await wait_for_message(
-                client, cid, reply["id"], lambda m: m["status"] in ("sent", "delivered"))
+                client, cid, reply["id"], lambda m: m["status"] in ("sent", "delivered")
+            )
     assert len(deliveries) == 3
     # The same message each time, so the integrator can drop repeats by its id.
     assert {(d.json()["id"], d.json()["text"]) for d in deliveries} == {(reply["id"], "Hi")}
@@ -469,6 +490,7 @@ async def test_a_callback_that_keeps_refusing_ends_failed(server, db):
         async with server.client(agent.token) as client:
             reply = (await client.post(f"{LIST}/{cid}/messages", json={"text": "Hi"})).json()
             final = await wait_for_message(
-                client, cid, reply["id"], lambda m: m["status"] == "failed")
+                client, cid, reply["id"], lambda m: m["status"] == "failed"
+            )
     assert final["status"] == "failed"
     assert receiver.deliveries

@@ -43,8 +43,17 @@ async def test_the_panel_partial_shows_new_identities_and_merge_suggestions(serv
         await login(client, agent.email)
         before = await client.get(f"{url}/customer-panel")
         # The visitor gives a phone the shop vouches for, and claims Jo's email unverified.
-        await ingest(db, inbound(chat, "it's me", webchat="v-1", phone="+82 10-2345-6789",
-                                 unverified_email="jo@example.org"), settings)
+        await ingest(
+            db,
+            inbound(
+                chat,
+                "it's me",
+                webchat="v-1",
+                phone="+82 10-2345-6789",
+                unverified_email="jo@example.org",
+            ),
+            settings,
+        )
         after = await client.get(f"{url}/customer-panel")
     assert "+821023456789" not in before.text and "Maybe the same person" not in before.text
     assert "<dt>phone</dt><dd>+821023456789" in after.text

@@ -36,16 +36,19 @@ async def test_admins_write_agents_read(server, db):
         assert (await client.put(f"/api/v1/faq/{created['id']}", json=ENTRY)).status_code == 404
 
 
-@pytest.mark.parametrize("body", [
-    {"question": "Shipping?"},
-    {"question": "", "answer": "x"},
-    {"question": "Shipping?", "answer": "x", "language": "english!"},
-    {"question": "Shipping?", "answer": "x", "alternatives": "not a list"},
-    {"question": "Shipping?", "answer": "x", "colour": "red"},
-    {"question": "Shipping?", "answer": "x", "enabled": "yes"},
-    {"question": "Shipping?", "answer": "x" * 5001},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"question": "Shipping?"},
+        {"question": "", "answer": "x"},
+        {"question": "Shipping?", "answer": "x", "language": "english!"},
+        {"question": "Shipping?", "answer": "x", "alternatives": "not a list"},
+        {"question": "Shipping?", "answer": "x", "colour": "red"},
+        {"question": "Shipping?", "answer": "x", "enabled": "yes"},
+        {"question": "Shipping?", "answer": "x" * 5001},
+        ["not", "an", "object"],
+    ],
+)
 async def test_bad_entries_are_refused(server, db, body):
     admin = await make_agent(db, admin=True)
     async with server.client(admin.token) as client:
@@ -55,17 +58,25 @@ async def test_bad_entries_are_refused(server, db, body):
 
 
 ROWS = [
-    {"question": "배송비가 얼마인가요?",
-     "alternatives": ["택배비는 얼마예요?", "배송비 무료인가요?"],
-     "answer": "3,000원입니다.", "language": "ko"},
-    {"question": "Can I return an item?", "alternatives": ["How do I send, or swap, it back?"],
-     "answer": 'Yes, within "14 days".', "language": "en"},
+    {
+        "question": "배송비가 얼마인가요?",
+        "alternatives": ["택배비는 얼마예요?", "배송비 무료인가요?"],
+        "answer": "3,000원입니다.",
+        "language": "ko",
+    },
+    {
+        "question": "Can I return an item?",
+        "alternatives": ["How do I send, or swap, it back?"],
+        "answer": 'Yes, within "14 days".',
+        "language": "en",
+    },
 ]
 
 
 @pytest.mark.parametrize("suffix", ["csv", "yaml"])
-def test_import_export_round_trip_through_the_cli(settings, tmp_path: Path, monkeypatch,
-                                                  capsys, suffix):
+def test_import_export_round_trip_through_the_cli(
+    settings, tmp_path: Path, monkeypatch, capsys, suffix
+):
     monkeypatch.setenv("INBOX_DATABASE_URL", settings.database_url)
     source = tmp_path / f"faq.{suffix}"
     if suffix == "csv":
@@ -73,8 +84,9 @@ def test_import_export_round_trip_through_the_cli(settings, tmp_path: Path, monk
             writer = csv.writer(handle)
             writer.writerow(["question", "alternatives", "answer", "language"])
             for row in ROWS:
-                writer.writerow([row["question"], "|".join(row["alternatives"]), row["answer"],
-                                 row["language"]])
+                writer.writerow(
+                    [row["question"], "|".join(row["alternatives"]), row["answer"], row["language"]]
+                )
     else:
         source.write_text(yaml.safe_dump(ROWS, allow_unicode=True), encoding="utf-8")
     assert main(["faq", "import", str(source)]) == 0
@@ -90,8 +102,10 @@ def test_import_export_round_trip_through_the_cli(settings, tmp_path: Path, monk
             assert reader.fieldnames == ["question", "alternatives", "answer", "language"]
             back = [{**r, "alternatives": r["alternatives"].split("|")} for r in reader]
     else:
-        back = [{k: e[k] for k in ("question", "alternatives", "answer", "language")}
-                for e in yaml.safe_load(exported.read_text(encoding="utf-8"))]
+        back = [
+            {k: e[k] for k in ("question", "alternatives", "answer", "language")}
+            for e in yaml.safe_load(exported.read_text(encoding="utf-8"))
+        ]
     assert back == ROWS
 
 

@@ -63,7 +63,10 @@ async def test_labels_are_normalised_created_once_and_announced(server, setup):
     assert [n["name"] for n in labels.json()["items"]] == ["refund-request", "배송-지연"]
     updates = [e for e in events if e["type"] == "conversation.updated"]
     assert [e["payload"]["labels"] for e in updates] == [
-        ["refund-request"], ["refund-request"], ["refund-request", "배송-지연"]]
+        ["refund-request"],
+        ["refund-request"],
+        ["refund-request", "배송-지연"],
+    ]
 
 
 @pytest.mark.parametrize("common", [False, True], ids=["rare-label", "common-label"])
@@ -74,8 +77,9 @@ async def test_the_label_filter_pages_through_labelled_conversations(
         monkeypatch.setattr(queries, "LABEL_WALK", 0)
     async with server.client(setup["jo"].token) as api:
         for cid in setup["ours"]:
-            assert (await api.post(f"{CONVERSATIONS}/{cid}/labels",
-                                   json={"label": "vip"})).status_code == 200
+            assert (
+                await api.post(f"{CONVERSATIONS}/{cid}/labels", json={"label": "vip"})
+            ).status_code == 200
         pages = await walk(api, CONVERSATIONS, 2, label="VIP")
         nobody = await api.get(CONVERSATIONS, params={"label": "never-used"})
         removed = await api.delete(f"{CONVERSATIONS}/{setup['ours'][0]}/labels/VIP")
@@ -104,8 +108,11 @@ async def test_bad_label_names_are_400_and_store_nothing(server, setup, label):
 
 async def test_another_inbox_can_neither_label_nor_see_labels(server, setup):
     async with server.client(setup["sam"].token) as sam, server.client(setup["jo"].token) as jo:
-        assert (await sam.post(f"{CONVERSATIONS}/{setup['theirs']}/labels",
-                               json={"label": "secret-vip"})).status_code == 200
+        assert (
+            await sam.post(
+                f"{CONVERSATIONS}/{setup['theirs']}/labels", json={"label": "secret-vip"}
+            )
+        ).status_code == 200
         refused = await jo.post(f"{CONVERSATIONS}/{setup['theirs']}/labels", json={"label": "x"})
         removal = await jo.delete(f"{CONVERSATIONS}/{setup['theirs']}/labels/secret-vip")
         jo_labels = await jo.get("/api/v1/labels")
@@ -132,14 +139,17 @@ async def test_the_panel_adds_and_removes_labels_and_the_list_shows_chips(server
         page = await browser.get(f"/conversations/{cid}")
         assert '<section class="labels"' in page.text
         csrf = csrf_from(page.text)
-        added = await browser.post(f"/conversations/{cid}/labels",
-                                   data={"label": "Follow up", "_csrf_token": csrf})
-        bad = await browser.post(f"/conversations/{cid}/labels",
-                                 data={"label": "<b>", "_csrf_token": csrf})
+        added = await browser.post(
+            f"/conversations/{cid}/labels", data={"label": "Follow up", "_csrf_token": csrf}
+        )
+        bad = await browser.post(
+            f"/conversations/{cid}/labels", data={"label": "<b>", "_csrf_token": csrf}
+        )
         page = await browser.get(f"/conversations/{cid}")
         listing = await browser.get("/", params={"label": "follow-up"})
-        removed = await browser.post(f"/conversations/{cid}/labels/remove",
-                                     data={"label": "follow-up", "_csrf_token": csrf})
+        removed = await browser.post(
+            f"/conversations/{cid}/labels/remove", data={"label": "follow-up", "_csrf_token": csrf}
+        )
         after = await browser.get(f"/conversations/{cid}")
     assert added.status_code == 303 and added.headers["location"] == f"/conversations/{cid}"
     assert bad.status_code == 400

@@ -28,8 +28,11 @@ async def test_a_failed_login_is_explained_in_the_browsers_language(server, db):
         response = await client.post(
             "/login",
             headers={"Accept-Language": "ko"},
-            data={"email": agent.email, "password": "wrong password!",
-                  "_csrf_token": csrf_from(page.text)},
+            data={
+                "email": agent.email,
+                "password": "wrong password!",
+                "_csrf_token": csrf_from(page.text),
+            },
         )
     assert response.status_code == 401
     assert "비밀번호가 올바르지 않습니다" in response.text

@@ -43,18 +43,32 @@ async def team(server, db, settings):
     mine = await customer_writes(server, shop, "Where is order 1?", email="a@example.com")
     waiting = await customer_writes(server, shop, "Order 2 please", email="b@example.com")
     done = await customer_writes(server, shop, "Order 3 thanks", email="c@example.com")
-    texted = await ingest(db, inbound(sms, "Texting about 4", phone="+14155550142",
-                                      channel="sms"), settings)
+    texted = await ingest(
+        db, inbound(sms, "Texting about 4", phone="+14155550142", channel="sms"), settings
+    )
     hidden = await customer_writes(server, other, "Secret order", email="d@example.com")
     async with server.client(jo.token) as api:
-        assert (await api.patch(f"/api/v1/conversations/{mine['conversation_id']}",
-                                json={"assignee_id": jo.id})).status_code == 200
-        assert (await api.patch(f"/api/v1/conversations/{done['conversation_id']}",
-                                json={"status": "resolved"})).status_code == 200
+        assert (
+            await api.patch(
+                f"/api/v1/conversations/{mine['conversation_id']}", json={"assignee_id": jo.id}
+            )
+        ).status_code == 200
+        assert (
+            await api.patch(
+                f"/api/v1/conversations/{done['conversation_id']}", json={"status": "resolved"}
+            )
+        ).status_code == 200
     return {
-        "shop": shop, "sms": sms, "other": other, "jo": jo, "kim": kim, "stranger": stranger,
-        "mine": mine["conversation_id"], "waiting": waiting["conversation_id"],
-        "done": done["conversation_id"], "texted": texted.conversation_id,
+        "shop": shop,
+        "sms": sms,
+        "other": other,
+        "jo": jo,
+        "kim": kim,
+        "stranger": stranger,
+        "mine": mine["conversation_id"],
+        "waiting": waiting["conversation_id"],
+        "done": done["conversation_id"],
+        "texted": texted.conversation_id,
         "hidden": hidden["conversation_id"],
     }
 
@@ -74,8 +88,12 @@ async def test_views_split_mine_and_unassigned_and_count_only_visible_ones(serve
     assert cards(everything.text) == [team["texted"], team["waiting"], team["mine"]]
     assert cards(mine.text) == [team["mine"]]
     assert cards(unassigned.text) == [team["texted"], team["waiting"]]
-    assert set(cards(any_status.text)) == {team["texted"], team["waiting"], team["mine"],
-                                           team["done"]}
+    assert set(cards(any_status.text)) == {
+        team["texted"],
+        team["waiting"],
+        team["mine"],
+        team["done"],
+    }
     assert open_counts == {"mine": 1, "unassigned": 2, "all": 3, "cap": 1000}
     assert any_counts["all"] == 4
     assert refused.status_code == 400
@@ -142,8 +160,10 @@ async def test_unread_counts_follow_each_agents_read_marker(server, db, team, se
         assert unread((await jo.get("/")).text, waiting) == 0
         # Kim has not opened it; Jo's reply is not something either has to read.
         async with server.client(team["jo"].token) as api:
-            reply = await api.post(f"/api/v1/conversations/{waiting}/messages",
-                                   json={"text": "Looking into it", "private": True})
+            reply = await api.post(
+                f"/api/v1/conversations/{waiting}/messages",
+                json={"text": "Looking into it", "private": True},
+            )
             assert reply.status_code == 201
         assert unread((await kim.get("/")).text, waiting) == 2
         await customer_writes(server, team["shop"], "Any news?", email="b@example.com")
@@ -165,8 +185,9 @@ async def test_read_marker_needs_access_and_a_csrf_token(server, team):
     async with server.client() as client:
         await login(client, team["jo"].email)
         csrf = client.cookies.get("inbox_csrf")
-        hidden = await client.post(f"/conversations/{team['hidden']}/read",
-                                   headers={"x-csrftoken": csrf})
+        hidden = await client.post(
+            f"/conversations/{team['hidden']}/read", headers={"x-csrftoken": csrf}
+        )
         forged = await client.post(f"/conversations/{team['waiting']}/read")
     assert hidden.status_code == 404
     assert forged.status_code == 403

@@ -13,8 +13,10 @@ from tests.factories import make_agent, make_inbox
 
 async def post(server, inbox, external_id, text, email="a@example.org"):
     async with server.client(inbox.token) as client:
-        response = await client.post(f"/api/v1/inboxes/{inbox.id}/messages", json={
-            "external_id": external_id, "customer": {"email": email}, "text": text})
+        response = await client.post(
+            f"/api/v1/inboxes/{inbox.id}/messages",
+            json={"external_id": external_id, "customer": {"email": email}, "text": text},
+        )
     assert response.status_code in (200, 201), response.text
     return response.json()
 
@@ -106,9 +108,10 @@ async def test_a_password_change_closes_the_agents_open_sockets(server, db):
     inbox = await make_inbox(db, "api")
     agent = await make_agent(db, "leaving@support.example", inboxes=[inbox])
     colleague = await make_agent(db, inboxes=[inbox])
-    async with connect(f"{server.ws_url}/ws?token={agent.token}") as revoked, connect(
-        f"{server.ws_url}/ws?token={colleague.token}"
-    ) as kept:
+    async with (
+        connect(f"{server.ws_url}/ws?token={agent.token}") as revoked,
+        connect(f"{server.ws_url}/ws?token={colleague.token}") as kept,
+    ):
         await agents.set_password(db, "leaving@support.example", "a new long password")
         with pytest.raises(ConnectionClosed) as closed:
             async with asyncio.timeout(5):

@@ -14,9 +14,15 @@ def csrf_from(html: str) -> str:
 
 async def login(client, email, password=PASSWORD, next_path="/"):
     page = await client.get("/login")
-    return await client.post("/login", data={
-        "email": email, "password": password, "next": next_path,
-        "_csrf_token": csrf_from(page.text)})
+    return await client.post(
+        "/login",
+        data={
+            "email": email,
+            "password": password,
+            "next": next_path,
+            "_csrf_token": csrf_from(page.text),
+        },
+    )
 
 
 async def test_login_form_has_the_public_fields_and_a_csrf_token(server):
@@ -58,8 +64,11 @@ async def test_login_sets_an_httponly_session_and_never_redirects_off_site(serve
         response = await login(client, agent.email, next_path="//evil.example/phish")
     assert response.status_code == 303
     assert response.headers["location"] == "/"
-    cookie = next(v for k, v in response.headers.multi_items()
-                  if k == "set-cookie" and v.startswith("inbox_session="))
+    cookie = next(
+        v
+        for k, v in response.headers.multi_items()
+        if k == "set-cookie" and v.startswith("inbox_session=")
+    )
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("samesite", "SameSite")
 
 
@@ -67,8 +76,9 @@ async def test_agent_sees_the_list_and_the_cross_channel_timeline(server, db, se
     api = await make_inbox(db, "api")
     sms = await make_inbox(db, "twilio")
     agent = await make_agent(db, inboxes=[api, sms])
-    first = await ingest(db, inbound(api, "Order 77 is late", phone="010-1111-2222",
-                                     name="Hana"), settings)
+    first = await ingest(
+        db, inbound(api, "Order 77 is late", phone="010-1111-2222", name="Hana"), settings
+    )
     await ingest(db, inbound(sms, "Any news?", phone="01011112222", channel="sms"), settings)
     async with server.client() as client:
         await login(client, agent.email)
@@ -84,8 +94,7 @@ async def test_customer_supplied_text_renders_as_text(server, db, settings):
     api = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[api])
     payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    result = await ingest(db, inbound(api, payload, email="x@example.org", name=payload),
-                          settings)
+    result = await ingest(db, inbound(api, payload, email="x@example.org", name=payload), settings)
     async with server.client() as client:
         await login(client, agent.email)
         page = await client.get(f"/conversations/{result.conversation_id}")
@@ -102,9 +111,10 @@ async def test_agent_replies_from_the_page(server, db, settings):
     async with server.client() as client:
         await login(client, agent.email)
         page = await client.get(f"/conversations/{result.conversation_id}")
-        response = await client.post(f"/conversations/{result.conversation_id}/reply",
-                                     data={"text": "Hi! Looking into it.",
-                                           "_csrf_token": csrf_from(page.text)})
+        response = await client.post(
+            f"/conversations/{result.conversation_id}/reply",
+            data={"text": "Hi! Looking into it.", "_csrf_token": csrf_from(page.text)},
+        )
         assert response.status_code == 303
         after = await client.get(f"/conversations/{result.conversation_id}")
     assert "Hi! Looking into it." in after.text

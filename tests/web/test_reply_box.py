@@ -21,8 +21,11 @@ async def test_the_agent_picks_another_of_the_customers_channels(server, db, set
     sms = await make_inbox(db, "twilio", "SMS line")
     telegram = await make_inbox(db, "telegram", "Shop bot")
     agent = await make_agent(db, inboxes=[sms, telegram])
-    first = await ingest(db, inbound(telegram, "Hi on Telegram", telegram="500123456",
-                                     phone="+14155550142", name="Sam"), settings)
+    first = await ingest(
+        db,
+        inbound(telegram, "Hi on Telegram", telegram="500123456", phone="+14155550142", name="Sam"),
+        settings,
+    )
     await ingest(db, inbound(sms, "Now texting", phone="+14155550142", channel="sms"), settings)
     async with server.client() as client:
         await login(client, agent.email)
@@ -32,25 +35,45 @@ async def test_the_agent_picks_another_of_the_customers_channels(server, db, set
         last_used = page.text.index("sms · SMS line (last used)")
         assert last_used < page.text.index("telegram · Shop bot")
         assert f'value="{telegram.id}"' in page.text
-        sent = await client.post(f"/conversations/{first.conversation_id}/reply", data={
-            "text": "Answering on Telegram", "inbox_id": str(telegram.id),
-            "_csrf_token": csrf_from(page.text)})
-        bad = await client.post(f"/conversations/{first.conversation_id}/reply", data={
-            "text": "x", "inbox_id": "nope", "_csrf_token": csrf_from(page.text)})
+        sent = await client.post(
+            f"/conversations/{first.conversation_id}/reply",
+            data={
+                "text": "Answering on Telegram",
+                "inbox_id": str(telegram.id),
+                "_csrf_token": csrf_from(page.text),
+            },
+        )
+        bad = await client.post(
+            f"/conversations/{first.conversation_id}/reply",
+            data={"text": "x", "inbox_id": "nope", "_csrf_token": csrf_from(page.text)},
+        )
     assert sent.status_code == 303
     assert bad.status_code == 400
     [reply] = await outbound(db)
     assert (reply.inbox_id, reply.channel, reply.text) == (
-        telegram.id, "telegram", "Answering on Telegram")
+        telegram.id,
+        "telegram",
+        "Answering on Telegram",
+    )
 
 
 async def test_the_whatsapp_window_is_shown_open_or_closed(server, db, settings):
     wa = await make_inbox(db, "twilio", "WhatsApp line")
     agent = await make_agent(db, inboxes=[wa])
-    old = await ingest(db, inbound(wa, "Two days ago", phone="+821011112222", channel="whatsapp",
-                                   sent_at=utcnow() - timedelta(hours=48)), settings)
-    fresh = await ingest(db, inbound(wa, "Just now", phone="+821033334444",
-                                     channel="whatsapp"), settings)
+    old = await ingest(
+        db,
+        inbound(
+            wa,
+            "Two days ago",
+            phone="+821011112222",
+            channel="whatsapp",
+            sent_at=utcnow() - timedelta(hours=48),
+        ),
+        settings,
+    )
+    fresh = await ingest(
+        db, inbound(wa, "Just now", phone="+821033334444", channel="whatsapp"), settings
+    )
     async with server.client() as client:
         await login(client, agent.email)
         closed = await client.get(f"/conversations/{old.conversation_id}")
@@ -78,10 +101,14 @@ async def suggested(server, db, settings):
     api = await make_inbox(db, "api")
     chat = await make_inbox(db, "webchat")
     agent = await make_agent(db, inboxes=[api, chat])
-    known = await ingest(db, inbound(api, "Order 55", email="minji@example.com",
-                                     name="Minji"), settings)
-    visitor = await ingest(db, inbound(chat, "It's Minji", webchat="visitor-1",
-                                       unverified_email="minji@example.com"), settings)
+    known = await ingest(
+        db, inbound(api, "Order 55", email="minji@example.com", name="Minji"), settings
+    )
+    visitor = await ingest(
+        db,
+        inbound(chat, "It's Minji", webchat="visitor-1", unverified_email="minji@example.com"),
+        settings,
+    )
     return agent, known, visitor
 
 
@@ -94,10 +121,12 @@ async def test_a_suggestion_is_merged_from_the_customer_panel(server, db, settin
         async with db.read() as session:
             suggestion = (await session.exec(select(MergeSuggestion))).one()
         url = f"/conversations/{visitor.conversation_id}/suggestions/{suggestion.id}"
-        wrong = await client.post(url, data={"decision": "maybe",
-                                             "_csrf_token": csrf_from(page.text)})
-        merged = await client.post(url, data={"decision": "accept",
-                                              "_csrf_token": csrf_from(page.text)})
+        wrong = await client.post(
+            url, data={"decision": "maybe", "_csrf_token": csrf_from(page.text)}
+        )
+        merged = await client.post(
+            url, data={"decision": "accept", "_csrf_token": csrf_from(page.text)}
+        )
         after = await client.get(f"/conversations/{visitor.conversation_id}")
     assert wrong.status_code == 400
     assert merged.status_code == 303
@@ -114,7 +143,8 @@ async def test_a_suggestion_is_rejected_from_the_customer_panel(server, db, sett
             suggestion = (await session.exec(select(MergeSuggestion))).one()
         rejected = await client.post(
             f"/conversations/{known.conversation_id}/suggestions/{suggestion.id}",
-            data={"decision": "reject", "_csrf_token": csrf_from(page.text)})
+            data={"decision": "reject", "_csrf_token": csrf_from(page.text)},
+        )
         after = await client.get(f"/conversations/{known.conversation_id}")
     assert rejected.status_code == 303
     assert "Maybe the same person" not in after.text and "It&#39;s Minji" not in after.text

@@ -95,8 +95,10 @@ async def test_line_breaks_typed_in_the_reply_box_are_stored_as_typed(server, db
         # A browser submits a textarea's line breaks as CRLF.
         sent = await browser.post(
             f"/conversations/{first.conversation_id}/reply",
-            data={"text": "Hi!\r\nYour order left today.\r\n\r\nMinji",
-                  "_csrf_token": csrf_from(page.text)},
+            data={
+                "text": "Hi!\r\nYour order left today.\r\n\r\nMinji",
+                "_csrf_token": csrf_from(page.text),
+            },
             files=[("files", ("", b"", "application/octet-stream"))],
         )
     assert sent.status_code == 303, sent.text

@@ -90,30 +90,43 @@ async def test_found_messages_are_whole_message_objects(server, indexed):
     [message] = (await found(server, agent, "배송비"))["messages"]
     assert message["id"] == ids["jeju"]
     assert message["text"] == TEXTS["jeju"]
-    assert {"conversation_id", "customer_id", "inbox_id", "channel", "direction", "author",
-            "private", "status", "created_at"} <= set(message)
+    assert {
+        "conversation_id",
+        "customer_id",
+        "inbox_id",
+        "channel",
+        "direction",
+        "author",
+        "private",
+        "status",
+        "created_at",
+    } <= set(message)
 
 
 async def test_search_returns_customers_by_name_and_email(server, db):
     inbox = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[inbox])
-    minji = await customer_writes(server, inbox, "안녕하세요", name="김민지",
-                                  email="minji@example.com")
+    minji = await customer_writes(
+        server, inbox, "안녕하세요", name="김민지", email="minji@example.com"
+    )
     await customer_writes(server, inbox, "Hello", name="Tom Baker", email="tom@example.net")
     for q in ("민지", "김민지", "minji", "minji@example.com"):
         body = await found(server, agent, q)
         assert [c["id"] for c in body["customers"]] == [minji["customer_id"]], q
         assert body["customers"][0]["identities"] == [
-            {"kind": "email", "value": "minji@example.com", "verified": True}]
+            {"kind": "email", "value": "minji@example.com", "verified": True}
+        ]
 
 
 async def test_one_query_returns_both_customers_and_messages(server, db):
     inbox = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[inbox])
-    named = await customer_writes(server, inbox, "Hi there", name="Gideon Fell",
-                                  email="gf@example.com")
-    mentioned = await customer_writes(server, inbox, "Is Gideon working today?",
-                                      email="other@example.com")
+    named = await customer_writes(
+        server, inbox, "Hi there", name="Gideon Fell", email="gf@example.com"
+    )
+    mentioned = await customer_writes(
+        server, inbox, "Is Gideon working today?", email="other@example.com"
+    )
     body = await found(server, agent, "gideon")
     assert [c["id"] for c in body["customers"]] == [named["customer_id"]]
     assert [m["id"] for m in body["messages"]] == [mentioned["message_id"]]
@@ -129,8 +142,12 @@ async def test_customer_search_follows_a_merge_and_its_undo(server, db):
         return [c["id"] for c in (await found(server, agent, q))["customers"]]
 
     async with server.client(agent.token) as client:
-        merged = (await client.post(f"/api/v1/customers/{ann['customer_id']}/merge",
-                                    json={"other_id": other["customer_id"]})).json()
+        merged = (
+            await client.post(
+                f"/api/v1/customers/{ann['customer_id']}/merge",
+                json={"other_id": other["customer_id"]},
+            )
+        ).json()
         assert await who("821033334444") == [ann["customer_id"]]
         assert await who("Ann") == [ann["customer_id"]]
         undone = await client.post(f"/api/v1/merges/{merged['merge_id']}/undo")
@@ -145,12 +162,13 @@ async def test_agent_replies_and_notes_are_searchable_too(server, db):
     agent = await make_agent(db, inboxes=[inbox])
     ack = await customer_writes(server, inbox, "Hello", email="a@example.com")
     async with server.client(agent.token) as client:
-        note = await client.post(f"/api/v1/conversations/{ack['conversation_id']}/messages",
-                                 json={"text": "환불 처리 완료 wonderful", "private": True})
+        note = await client.post(
+            f"/api/v1/conversations/{ack['conversation_id']}/messages",
+            json={"text": "환불 처리 완료 wonderful", "private": True},
+        )
         assert note.status_code == 201, note.text
     for q in ("환불", "wonder"):
-        assert [m["id"] for m in (await found(server, agent, q))["messages"]] == [
-            note.json()["id"]]
+        assert [m["id"] for m in (await found(server, agent, q))["messages"]] == [note.json()["id"]]
 
 
 @pytest.mark.parametrize("params", [{"q": ""}, {"q": "   "}, {}], ids=["empty", "blank", "absent"])
@@ -164,8 +182,26 @@ async def test_an_empty_query_is_400(server, db, params):
 
 @pytest.mark.parametrize(
     "q",
-    ['"', 'a" OR "b', "*", "NEAR(a b)", "parcel*", "-parcel", "a:b", "^", "(", "!!!", "'",
-     "\\", "%", "_", "&|!", "NOT", "x" * 5000, "가" * 2000],
+    [
+        '"',
+        'a" OR "b',
+        "*",
+        "NEAR(a b)",
+        "parcel*",
+        "-parcel",
+        "a:b",
+        "^",
+        "(",
+        "!!!",
+        "'",
+        "\\",
+        "%",
+        "_",
+        "&|!",
+        "NOT",
+        "x" * 5000,
+        "가" * 2000,
+    ],
 )
 async def test_query_syntax_in_q_is_never_a_500(server, indexed, q):
     agent, _ = indexed
@@ -181,16 +217,19 @@ async def test_a_rare_word_is_found_past_the_newest_messages(server, db, monkeyp
     monkeypatch.setattr("inbox.queries.RECENT_ROWS", 3)
     inbox = await make_inbox(db, "api")
     agent = await make_agent(db, inboxes=[inbox])
-    old = await customer_writes(server, inbox, "The zephyrometer arrived broken",
-                                email="old@example.com")
+    old = await customer_writes(
+        server, inbox, "The zephyrometer arrived broken", email="old@example.com"
+    )
     newer = [
         await customer_writes(server, inbox, f"Where is parcel {n}?", email=f"c{n}@example.com")
         for n in range(8)
     ]
-    mentioned = await customer_writes(server, inbox, "Parcel and zephyrometer both late",
-                                      email="new@example.com")
+    mentioned = await customer_writes(
+        server, inbox, "Parcel and zephyrometer both late", email="new@example.com"
+    )
     body = await found(server, agent, "zephyrometer")
     assert [m["id"] for m in body["messages"]] == [mentioned["message_id"], old["message_id"]]
     body = await found(server, agent, "parcel")
     assert len(body["messages"]) == 9 and newer[-1]["message_id"] in {
-        m["id"] for m in body["messages"]}
+        m["id"] for m in body["messages"]
+    }

@@ -19,12 +19,23 @@ async def found(server, db):
     other = await make_inbox(db, "api", "Other team")
     jo = await make_agent(db, "jo@support.example", inboxes=[shop])
     sent = {
-        "jeju": await customer_writes(server, shop, "제주도까지 배송비가 얼마예요?",
-                                      email="minji@example.com", name="김민지"),
-        "parcel": await customer_writes(server, shop, "My parcel never arrived <b>today</b>",
-                                        email="hana@example.com", name="Hana Parcelworth"),
-        "hidden": await customer_writes(server, other, "Parcel for the other team",
-                                        email="secret@example.com", name="Secret Person"),
+        "jeju": await customer_writes(
+            server, shop, "제주도까지 배송비가 얼마예요?", email="minji@example.com", name="김민지"
+        ),
+        "parcel": await customer_writes(
+            server,
+            shop,
+            "My parcel never arrived <b>today</b>",
+            email="hana@example.com",
+            name="Hana Parcelworth",
+        ),
+        "hidden": await customer_writes(
+            server,
+            other,
+            "Parcel for the other team",
+            email="secret@example.com",
+            name="Secret Person",
+        ),
     }
     return jo, sent
 
@@ -78,8 +89,9 @@ async def test_more_links_walk_messages_without_repeats(server, db):
     async with server.client() as client:
         await login(client, jo.email)
         first = await client.get("/search", params={"q": "refund"})
-        more = re.search(r'<a class="more" href="(/search\?[^"]*section=messages[^"]*)"',
-                         first.text).group(1)
+        more = re.search(
+            r'<a class="more" href="(/search\?[^"]*section=messages[^"]*)"', first.text
+        ).group(1)
         second = await client.get(unescape(more))
     shown = [int(i) for i in re.findall(r"#m(\d+)", first.text)]
     rest = [int(i) for i in re.findall(r"#m(\d+)", second.text)]

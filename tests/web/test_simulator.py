@@ -14,10 +14,17 @@ from tests.factories import make_agent, make_inbox
 from tests.web.test_pages import csrf_from, login
 from web.demo import ADMIN, load_demo
 
-TWILIO = {"phone_number": "+14155550100", "account_sid": "AC" + "1" * 32,
-          "auth_token": "twilio-secret"}
-WHATSAPP = {"phone_number_id": "1001", "access_token": "wa-token", "app_secret": "wa-secret",
-            "verify_token": "wa-verify"}
+TWILIO = {
+    "phone_number": "+14155550100",
+    "account_sid": "AC" + "1" * 32,
+    "auth_token": "twilio-secret",
+}
+WHATSAPP = {
+    "phone_number_id": "1001",
+    "access_token": "wa-token",
+    "app_secret": "wa-secret",
+    "verify_token": "wa-verify",
+}
 TELEGRAM = {"bot_token": "1:abc", "secret_token": "tg-secret"}
 
 
@@ -31,9 +38,7 @@ async def stored(db, channel):
         return (await session.exec(select(Message).where(Message.channel == channel))).all()
 
 
-async def test_every_channel_arrives_signed_and_sms_and_whatsapp_thread_to_one_customer(
-    server, db
-):
+async def test_every_channel_arrives_signed_and_sms_and_whatsapp_thread_to_one_customer(server, db):
     twilio = await make_inbox(db, "twilio", config=TWILIO)
     cloud = await make_inbox(db, "whatsapp", config=WHATSAPP)
     telegram = await make_inbox(db, "telegram", config=TELEGRAM)
@@ -51,16 +56,24 @@ async def test_every_channel_arrives_signed_and_sms_and_whatsapp_thread_to_one_c
     async with server.client() as client:
         await login(client, admin.email)
         for channel, inbox, sender, text in plays:
-            answer = await simulate(client, channel=channel, inbox_id=str(inbox.id),
-                                    sender=sender, name="Sarah Kim", text=text)
+            answer = await simulate(
+                client,
+                channel=channel,
+                inbox_id=str(inbox.id),
+                sender=sender,
+                name="Sarah Kim",
+                text=text,
+            )
             assert answer.status_code == 200, answer.text
             assert 'class="sim-result ok"' in answer.text, answer.text
     for channel, inbox, _, text in plays:
         kind = "api" if channel == "api" else channel.replace("_cloud", "")
         texts = [m.text for m in await stored(db, kind) if m.inbox_id == inbox.id]
         assert text in texts, (channel, texts)
-    sms, whatsapp = await stored(db, "sms"), [
-        m for m in await stored(db, "whatsapp") if m.inbox_id == twilio.id]
+    sms, whatsapp = (
+        await stored(db, "sms"),
+        [m for m in await stored(db, "whatsapp") if m.inbox_id == twilio.id],
+    )
     assert sms[0].customer_id == whatsapp[0].customer_id
 
 
@@ -70,8 +83,14 @@ async def test_a_wrong_secret_is_refused_by_the_real_webhook(server, db):
     admin = await make_agent(db, admin=True)
     async with server.client() as client:
         await login(client, admin.email)
-        answer = await simulate(client, channel="telegram", inbox_id=str(inbox.id),
-                                sender="42", name="Eve", text="unsigned")
+        answer = await simulate(
+            client,
+            channel="telegram",
+            inbox_id=str(inbox.id),
+            sender="42",
+            name="Eve",
+            text="unsigned",
+        )
     assert 'class="sim-result error"' in answer.text and "<strong>403</strong>" in answer.text
     assert await stored(db, "telegram") == []
 
@@ -81,10 +100,12 @@ async def test_bad_input_is_a_clear_400(server, db):
     admin = await make_agent(db, admin=True)
     async with server.client() as client:
         await login(client, admin.email)
-        wrong_kind = await simulate(client, channel="sms", inbox_id=str(inbox.id),
-                                    sender="+14155550142", text="hi")
-        bad_sender = await simulate(client, channel="telegram", inbox_id=str(inbox.id),
-                                    sender="not-a-number", text="hi")
+        wrong_kind = await simulate(
+            client, channel="sms", inbox_id=str(inbox.id), sender="+14155550142", text="hi"
+        )
+        bad_sender = await simulate(
+            client, channel="telegram", inbox_id=str(inbox.id), sender="not-a-number", text="hi"
+        )
     assert wrong_kind.status_code == 404
     assert bad_sender.status_code == 400 and "numeric user id" in bad_sender.text
 
@@ -96,9 +117,16 @@ async def test_agents_who_are_not_admins_get_404(server, db):
         await login(client, agent.email)
         page = await client.get("/simulator")
         home = await client.get("/")
-        sent = await client.post("/simulator", data={
-            "channel": "sms", "inbox_id": str(inbox.id), "sender": "+14155550142",
-            "text": "x", "_csrf_token": csrf_from(home.text)})
+        sent = await client.post(
+            "/simulator",
+            data={
+                "channel": "sms",
+                "inbox_id": str(inbox.id),
+                "sender": "+14155550142",
+                "text": "x",
+                "_csrf_token": csrf_from(home.text),
+            },
+        )
     assert page.status_code == 404 and sent.status_code == 404
     assert await stored(db, "sms") == []
 
@@ -108,8 +136,15 @@ async def test_posting_without_the_csrf_token_is_refused(server, db):
     admin = await make_agent(db, admin=True)
     async with server.client() as client:
         await login(client, admin.email)
-        answer = await client.post("/simulator", data={
-            "channel": "sms", "inbox_id": str(inbox.id), "sender": "+14155550142", "text": "x"})
+        answer = await client.post(
+            "/simulator",
+            data={
+                "channel": "sms",
+                "inbox_id": str(inbox.id),
+                "sender": "+14155550142",
+                "text": "x",
+            },
+        )
     assert answer.status_code == 403
     assert await stored(db, "sms") == []
 
@@ -120,16 +155,21 @@ async def test_production_turns_the_simulator_and_its_provider_sink_off(settings
     async with LiveServer(production) as live, live.client() as client:
         await login(client, admin.email)
         page = await client.get("/simulator")
-        sink = await client.post("/simulator/provider/twilio/2010-04-01/Accounts/AC1/Messages.json",
-                                 data={"To": "+1", "Body": "x"})
+        sink = await client.post(
+            "/simulator/provider/twilio/2010-04-01/Accounts/AC1/Messages.json",
+            data={"To": "+1", "Body": "x"},
+        )
     assert page.status_code == 404 and sink.status_code == 404
 
 
-@pytest.mark.parametrize("kind, channel, config, sender, shown", [
-    ("twilio", "sms", TWILIO, "+14155550142", "+14155550142"),
-    ("whatsapp", "whatsapp_cloud", WHATSAPP, "+821023456789", "+821023456789"),
-    ("telegram", "telegram", TELEGRAM, "500123456", "500123456"),
-])
+@pytest.mark.parametrize(
+    "kind, channel, config, sender, shown",
+    [
+        ("twilio", "sms", TWILIO, "+14155550142", "+14155550142"),
+        ("whatsapp", "whatsapp_cloud", WHATSAPP, "+821023456789", "+821023456789"),
+        ("telegram", "telegram", TELEGRAM, "500123456", "500123456"),
+    ],
+)
 async def test_replies_to_a_demo_inbox_reach_the_simulated_phone_not_a_provider(
     server, db, kind, channel, config, sender, shown
 ):
@@ -139,8 +179,14 @@ async def test_replies_to_a_demo_inbox_reach_the_simulated_phone_not_a_provider(
     stored_as = "sms" if channel == "sms" else kind
     async with server.client() as client:
         await login(client, admin.email)
-        await simulate(client, channel=channel, inbox_id=str(inbox.id), sender=sender,
-                       name="Sam", text="Is my parcel lost?")
+        await simulate(
+            client,
+            channel=channel,
+            inbox_id=str(inbox.id),
+            sender=sender,
+            name="Sam",
+            text="Is my parcel lost?",
+        )
         [message] = await stored(db, stored_as)
         viewer = Viewer(agent_id=admin.id, is_admin=True, inbox_ids=frozenset())
         await actions.post_message(db, viewer, message.conversation_id, "It is on its way!")
@@ -164,13 +210,23 @@ async def test_the_demo_inboxes_take_simulated_messages_and_reply_only_to_the_si
     for kind in ("twilio", "whatsapp", "telegram"):
         sink = f"{settings.public_url}/simulator/provider/{kind}"
         assert inboxes[kind].config["api_base_url"] == sink
-    plays = [("sms", "twilio", "+14155550199"), ("whatsapp_cloud", "whatsapp", "+821055556666"),
-             ("telegram", "telegram", "700700700"), ("email", "email", "new@example.net")]
+    plays = [
+        ("sms", "twilio", "+14155550199"),
+        ("whatsapp_cloud", "whatsapp", "+821055556666"),
+        ("telegram", "telegram", "700700700"),
+        ("email", "email", "new@example.net"),
+    ]
     async with server.client() as client:
         await login(client, ADMIN[0], ADMIN[2])
         for channel, kind, sender in plays:
-            answer = await simulate(client, channel=channel, inbox_id=str(inboxes[kind].id),
-                                    sender=sender, name="Demo", text=f"demo via {channel}")
+            answer = await simulate(
+                client,
+                channel=channel,
+                inbox_id=str(inboxes[kind].id),
+                sender=sender,
+                name="Demo",
+                text=f"demo via {channel}",
+            )
             assert 'class="sim-result ok"' in answer.text, (channel, answer.text)
 
 
@@ -198,8 +254,10 @@ async def test_the_customers_devices_can_be_fetched_alone_for_a_live_refresh(ser
     async with server.client() as client:
         await login(client, admin.email)
         empty = await client.get("/simulator/devices")
-        sink = await client.post("/simulator/provider/telegram/bot1:abc/sendMessage",
-                                 json={"chat_id": 500123456, "text": "On its way!"})
+        sink = await client.post(
+            "/simulator/provider/telegram/bot1:abc/sendMessage",
+            json={"chat_id": 500123456, "text": "On its way!"},
+        )
         devices = await client.get("/simulator/devices")
     assert empty.status_code == 200 and "Nothing sent yet." in empty.text
     assert sink.status_code == 200, sink.text

@@ -21,18 +21,34 @@ async def world(server, db, settings):
     bob = await make_agent(db, "bob@support.example", inboxes=[south, south_chat])
     admin = await make_agent(db, "root@support.example", admin=True)
     # Nora writes only to north, Sam only to south.
-    nora = await customer_writes(server, north, "Where is my kettle?", name="Nora North",
-                                 email="nora@example.com")
-    sam = await customer_writes(server, south, "Refund for the zeppelin please", name="Sam South",
-                                email="sam@example.com")
+    nora = await customer_writes(
+        server, north, "Where is my kettle?", name="Nora North", email="nora@example.com"
+    )
+    sam = await customer_writes(
+        server, south, "Refund for the zeppelin please", name="Sam South", email="sam@example.com"
+    )
     # Sam's friend in south, so Bob has a merge and a suggestion to work with.
-    pal = await customer_writes(server, south, "Second account", name="Sam Pal",
-                                phone="010-4444-5555")
-    chat = await arrives(db, settings, south_chat, "I am Sam, on the chat",
-                         webchat="visitor-9", unverified_email="sam@example.com")
+    pal = await customer_writes(
+        server, south, "Second account", name="Sam Pal", phone="010-4444-5555"
+    )
+    chat = await arrives(
+        db,
+        settings,
+        south_chat,
+        "I am Sam, on the chat",
+        webchat="visitor-9",
+        unverified_email="sam@example.com",
+    )
     return {
-        "north": north, "south": south, "alice": alice, "bob": bob, "admin": admin,
-        "nora": nora, "sam": sam, "pal": pal, "chat": chat,
+        "north": north,
+        "south": south,
+        "alice": alice,
+        "bob": bob,
+        "admin": admin,
+        "nora": nora,
+        "sam": sam,
+        "pal": pal,
+        "chat": chat,
     }
 
 
@@ -44,13 +60,17 @@ async def test_an_outsider_gets_404_for_every_view_of_a_conversation(server, wor
             await client.get(f"{API}/conversations/{cid}"),
             await client.get(f"{API}/conversations/{cid}/messages"),
             await client.patch(f"{API}/conversations/{cid}", json={"status": "resolved"}),
-            await client.patch(f"{API}/conversations/{cid}",
-                               json={"assignee_id": world["alice"].id}),
+            await client.patch(
+                f"{API}/conversations/{cid}", json={"assignee_id": world["alice"].id}
+            ),
             await client.post(f"{API}/conversations/{cid}/messages", json={"text": "Hi from N"}),
-            await client.post(f"{API}/conversations/{cid}/messages",
-                              json={"text": "note", "private": True}),
-            await client.post(f"{API}/conversations/{cid}/messages",
-                              json={"text": "Hi", "inbox_id": world["north"].id}),
+            await client.post(
+                f"{API}/conversations/{cid}/messages", json={"text": "note", "private": True}
+            ),
+            await client.post(
+                f"{API}/conversations/{cid}/messages",
+                json={"text": "Hi", "inbox_id": world["north"].id},
+            ),
         ]
         unknown = await client.get(f"{API}/conversations/{cid + 1000}")
     for response in responses:
@@ -62,7 +82,8 @@ async def test_an_outsider_gets_404_for_every_view_of_a_conversation(server, wor
         assert conversation["status"] == "open"
         assert conversation["assignee_id"] is None
         assert [m["text"] for m in await messages_of(client, cid)] == [
-            "Refund for the zeppelin please"]
+            "Refund for the zeppelin please"
+        ]
 
 
 async def test_an_outsider_gets_404_for_a_customer_and_their_timeline(server, world):
@@ -95,7 +116,10 @@ async def test_lists_leave_out_what_the_agent_cannot_see(server, world):
     async with server.client(world["bob"].token) as client:
         conversations = (await client.get(f"{API}/conversations")).json()["items"]
     assert {c["id"] for c in conversations} == {
-        sam["conversation_id"], pal["conversation_id"], world["chat"].conversation_id}
+        sam["conversation_id"],
+        pal["conversation_id"],
+        world["chat"].conversation_id,
+    }
 
 
 async def test_search_finds_nothing_of_other_inboxes(server, world):
@@ -140,17 +164,27 @@ async def all_events(client) -> list[dict]:
 async def test_events_of_other_inboxes_are_not_delivered(server, world):
     south = {
         "inboxes": {world["south"].id},
-        "conversations": {world["sam"]["conversation_id"], world["pal"]["conversation_id"],
-                          world["chat"].conversation_id},
-        "customers": {world["sam"]["customer_id"], world["pal"]["customer_id"],
-                      world["chat"].customer_id},
+        "conversations": {
+            world["sam"]["conversation_id"],
+            world["pal"]["conversation_id"],
+            world["chat"].conversation_id,
+        },
+        "customers": {
+            world["sam"]["customer_id"],
+            world["pal"]["customer_id"],
+            world["chat"].customer_id,
+        },
     }
     async with server.client(world["bob"].token) as client:
-        merged = await client.post(f"{API}/customers/{world['sam']['customer_id']}/merge",
-                                   json={"other_id": world["pal"]["customer_id"]})
+        merged = await client.post(
+            f"{API}/customers/{world['sam']['customer_id']}/merge",
+            json={"other_id": world["pal"]["customer_id"]},
+        )
         assert merged.status_code == 200, merged.text
-        reply = await client.post(f"{API}/conversations/{world['sam']['conversation_id']}"
-                                  "/messages", json={"text": "Refund on its way"})
+        reply = await client.post(
+            f"{API}/conversations/{world['sam']['conversation_id']}/messages",
+            json={"text": "Refund on its way"},
+        )
         assert reply.status_code == 201, reply.text
     async with server.client(world["alice"].token) as client:
         seen = await all_events(client)
@@ -167,7 +201,7 @@ async def test_an_outsider_can_neither_merge_nor_undo_nor_decide(server, world):
     bob, alice = world["bob"], world["alice"]
     sam, pal, nora = (world[k]["customer_id"] for k in ("sam", "pal", "nora"))
     async with server.client(bob.token) as client:
-        merge = (await client.post(f"{API}/customers/{sam}/merge", json={"other_id": pal}))
+        merge = await client.post(f"{API}/customers/{sam}/merge", json={"other_id": pal})
         assert merge.status_code == 200, merge.text
         merge_id = merge.json()["merge_id"]
         [suggestion] = (await client.get(f"{API}/merge-suggestions")).json()["items"]
@@ -187,27 +221,31 @@ async def test_an_outsider_can_neither_merge_nor_undo_nor_decide(server, world):
         still = (await client.get(f"{API}/merge-suggestions")).json()["items"]
         assert [s["id"] for s in still] == [suggestion["id"]]
         assert {c["id"] for c in (await client.get(f"{API}/customers")).json()["items"]} == {
-            sam, world["chat"].customer_id}
+            sam,
+            world["chat"].customer_id,
+        }
 
 
-async def test_a_conversation_across_two_inboxes_shows_each_agent_only_their_messages(
-    server, db
-):
+async def test_a_conversation_across_two_inboxes_shows_each_agent_only_their_messages(server, db):
     north, south = await make_inbox(db, "api"), await make_inbox(db, "api")
     alice = await make_agent(db, inboxes=[north])
     bob = await make_agent(db, inboxes=[south])
     both = await make_agent(db, inboxes=[north, south])
     admin = await make_agent(db, admin=True)
     first = await customer_writes(server, north, "north: my kettle leaks", email="kai@example.com")
-    second = await customer_writes(server, south, "south: and the zeppelin too",
-                                   email="kai@example.com")
+    second = await customer_writes(
+        server, south, "south: and the zeppelin too", email="kai@example.com"
+    )
     cid, customer = first["conversation_id"], first["customer_id"]
     assert second["conversation_id"] == cid
     async with server.client(bob.token) as client:
-        reply = await client.post(f"{API}/conversations/{cid}/messages",
-                                  json={"text": "south: bob answers"})
-        note = await client.post(f"{API}/conversations/{cid}/messages",
-                                 json={"text": "south: bob's private note", "private": True})
+        reply = await client.post(
+            f"{API}/conversations/{cid}/messages", json={"text": "south: bob answers"}
+        )
+        note = await client.post(
+            f"{API}/conversations/{cid}/messages",
+            json={"text": "south: bob's private note", "private": True},
+        )
         assert reply.status_code == note.status_code == 201, (reply.text, note.text)
         assert reply.json()["inbox_id"] == note.json()["inbox_id"] == south.id
 
@@ -221,17 +259,27 @@ async def test_a_conversation_across_two_inboxes_shows_each_agent_only_their_mes
                 "messages": [m["text"] for m in await messages_of(client, cid)],
                 "timeline": [m["text"] for m in timeline.json()["items"]],
                 "search": [m["text"] for m in found.json()["messages"]],
-                "events": [e["payload"]["text"] for e in await all_events(client)
-                           if e["type"] == "message.created"],
+                "events": [
+                    e["payload"]["text"]
+                    for e in await all_events(client)
+                    if e["type"] == "message.created"
+                ],
             }
 
     north_only = ["north: my kettle leaks"]
     south_only = ["south: and the zeppelin too", "south: bob answers", "south: bob's private note"]
     assert await seen_by(alice) == {
-        "messages": north_only, "timeline": north_only, "search": [], "events": north_only}
+        "messages": north_only,
+        "timeline": north_only,
+        "search": [],
+        "events": north_only,
+    }
     assert await seen_by(bob) == {
-        "messages": south_only, "timeline": south_only,
-        "search": ["south: and the zeppelin too"], "events": south_only}
+        "messages": south_only,
+        "timeline": south_only,
+        "search": ["south: and the zeppelin too"],
+        "events": south_only,
+    }
     for agent in (both, admin):
         view = await seen_by(agent)
         assert view["messages"] == view["timeline"] == view["events"] == north_only + south_only
@@ -247,8 +295,9 @@ async def test_a_reply_in_a_shared_conversation_goes_through_the_agents_own_inbo
     cid = first["conversation_id"]
     async with server.client(alice.token) as client:
         # The customer wrote last on south, which Alice cannot use: she answers on north.
-        response = await client.post(f"{API}/conversations/{cid}/messages",
-                                     json={"text": "alice replies"})
+        response = await client.post(
+            f"{API}/conversations/{cid}/messages", json={"text": "alice replies"}
+        )
         assert response.status_code == 201, response.text
         assert response.json()["inbox_id"] == north.id
     async with server.client(bob.token) as client:
@@ -274,8 +323,10 @@ async def test_admins_see_everything(server, world):
         assert (await client.get(f"{API}/merge-suggestions")).json()["items"]
         found = (await client.get(f"{API}/search", params={"q": "zeppelin"})).json()
         assert [m["text"] for m in found["messages"]] == ["Refund for the zeppelin please"]
-        reply = await client.post(f"{API}/conversations/{world['sam']['conversation_id']}"
-                                  "/messages", json={"text": "An admin answers"})
+        reply = await client.post(
+            f"{API}/conversations/{world['sam']['conversation_id']}/messages",
+            json={"text": "An admin answers"},
+        )
         assert reply.status_code == 201, reply.text
 
 
