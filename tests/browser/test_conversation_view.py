@@ -318,3 +318,42 @@ async def test_screenshots_of_the_conversation_view_in_english_and_korean(
     await shoot(page, "conversation-ko")
     assert errors == []
     await context.close()
+
+
+async def test_send_via_follows_the_customer_to_a_new_channel_live(server, db, settings, browser):
+    sms = await make_inbox(db, "twilio", "SMS line")
+    whatsapp = await make_inbox(db, "whatsapp", "WhatsApp shop")
+    agent = await make_agent(db, inboxes=[sms, whatsapp])
+    phone = "+821055550142"
+    first = await ingest(db, inbound(sms, "Texting first", phone=phone, channel="sms"), settings)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await sign_in(page, server.url, agent.email)
+    await page.goto(f"{server.url}/conversations/{first.conversation_id}")
+    expect = playwright_api.expect
+    await expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    picker = page.locator("#reply-channel")
+    await expect(picker.locator("option")).to_have_text(["sms · SMS line (last used)"])
+    await expect(page.locator("#reply-window")).to_be_hidden()
+
+    live = server.runtime.db  # the server's own database: its commits reach the open page
+    await ingest(live, inbound(whatsapp, "Now on WhatsApp", phone=phone), settings)
+    # Without a reload: WhatsApp is now the default, and its 24-hour window is open.
+    await expect(picker.locator("option")).to_have_text(
+        ["whatsapp · WhatsApp shop (last used)", "sms · SMS line"], timeout=5000
+    )
+    await expect(page.locator("#reply-window")).to_be_visible()
+    await shoot(page, "send-via-follows-the-customer")
+
+    # An agent who chose SMS on purpose keeps it when the customer writes again.
+    await picker.select_option(str(sms.id))
+    await expect(page.locator("#reply-window")).to_be_hidden()
+    await ingest(live, inbound(whatsapp, "Still here on WhatsApp", phone=phone), settings)
+    await expect(page.locator("#timeline")).to_contain_text("Still here on WhatsApp")
+    await page.wait_for_timeout(600)  # the picker refresh follows the message by ~150 ms
+    await expect(picker).to_have_value(str(sms.id))
+    await expect(page.locator("#reply-window")).to_be_hidden()
+    assert errors == []
+    await context.close()

@@ -57,6 +57,35 @@ async def test_the_agent_picks_another_of_the_customers_channels(server, db, set
     )
 
 
+async def test_send_via_follows_the_customer_to_a_new_channel(server, db, settings):
+    sms = await make_inbox(db, "twilio", "SMS line")
+    telegram = await make_inbox(db, "telegram", "Shop bot")
+    agent = await make_agent(db, inboxes=[sms, telegram])
+    outsider = await make_agent(db, inboxes=[])
+    first = await ingest(
+        db, inbound(sms, "Texting first", phone="+14155550142", channel="sms"), settings
+    )
+    async with server.client() as client:
+        await login(client, agent.email)
+        url = f"/conversations/{first.conversation_id}/reply-options"
+        before = await client.get(url)
+        await ingest(
+            db,
+            inbound(telegram, "Now on Telegram", telegram="500123456", phone="+14155550142"),
+            settings,
+        )
+        after = await client.get(url)
+    async with server.client() as client:
+        await login(client, outsider.email)
+        hidden = await client.get(url)
+    assert "sms · SMS line (last used)" in before.text
+    assert "telegram" not in before.text
+    # The options the live page swaps in: Telegram is now the default, SMS by its inbox id.
+    assert after.text.index("telegram · Shop bot (last used)") < after.text.index("sms · SMS line")
+    assert f'value="{sms.id}" data-inbox="{sms.id}"' in after.text
+    assert hidden.status_code == 404
+
+
 async def test_the_whatsapp_window_is_shown_open_or_closed(server, db, settings):
     wa = await make_inbox(db, "twilio", "WhatsApp line")
     agent = await make_agent(db, inboxes=[wa])

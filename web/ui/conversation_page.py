@@ -175,6 +175,19 @@ class ConversationPageController(Controller):
             }
         return Template("_customer_live.html", context=context)
 
+    @get("/reply-options")
+    async def reply_channels(
+        self,
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        conversation_id: FromPath[int],
+    ) -> Template:
+        """The reply box's "Send via" choices as they are now (the customer may have written on
+        another channel since the page was made)."""
+        async with runtime.db.read() as session:
+            options = await reply_options(session, ui_viewer, conversation_id)
+        return Template("_reply_to.html", context={"reply_options": options})
+
     @post("/messages/{message_id:int}/retry", status_code=303)
     async def retry(
         self,

@@ -111,26 +111,34 @@
 })();
 
 // Reply box: what the chosen channel allows (WhatsApp window, SMS opt-out) and SMS segments.
+// The channel picker is re-rendered live (conversation.js), so its elements are looked up anew.
 (function () {
   "use strict";
-  const picker = document.getElementById("reply-channel");
   const text = document.querySelector("form.reply textarea[name=text]");
-  const closed = document.getElementById("reply-closed");
-  const open = document.getElementById("reply-window");
-  const count = document.getElementById("sms-count");
-  if (!picker || !text) return;
+  if (!text) return;
+  const byId = function (id) { return document.getElementById(id); };
   let timer = null;
-  function channel() { return picker.selectedOptions[0].dataset.channel; }
+  function chosen() {
+    const picker = byId("reply-channel");
+    return picker ? picker.selectedOptions[0] : null;
+  }
   function describe() {
-    const reason = picker.selectedOptions[0].dataset.closed;
-    closed.textContent = reason;
-    closed.hidden = !reason;
-    open.hidden = Boolean(reason) || channel() !== "whatsapp";
+    const option = chosen();
+    if (!option) return;
+    const reason = option.dataset.closed;
+    byId("reply-closed").textContent = reason;
+    byId("reply-closed").hidden = !reason;
+    byId("reply-window").hidden = Boolean(reason) || option.dataset.channel !== "whatsapp";
     measure();
   }
   function measure() {
     clearTimeout(timer);
-    if (channel() !== "sms" || !text.value) { count.hidden = true; return; }
+    const option = chosen();
+    const count = byId("sms-count");
+    if (!option || option.dataset.channel !== "sms" || !text.value) {
+      if (count) count.hidden = true;
+      return;
+    }
     timer = setTimeout(async function () {
       const url = "/sms-length?text=" + encodeURIComponent(text.value);
       const response = await fetch(url, { credentials: "same-origin" });
@@ -142,7 +150,10 @@
       count.hidden = false;
     }, 150);
   }
-  picker.addEventListener("change", describe);
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "reply-channel") describe();
+  });
+  document.addEventListener("inbox:reply-options", describe);
   text.addEventListener("input", measure);
   describe();
 })();

@@ -109,8 +109,12 @@
     const p = frame.payload || {};
     if ((frame.type === "message.created" || frame.type === "message.updated") && String(p.customer_id) === customerId) {
       want(p.id);
-      // A customer's message may bring a new identity or a merge suggestion with it.
-      if (frame.type === "message.created" && p.direction === "in") refreshPanel();
+      // A customer's message may bring a new identity or a merge suggestion with it, and a
+      // new "last used" channel for the reply.
+      if (frame.type === "message.created" && p.direction === "in") {
+        refreshPanel();
+        refreshReplyOptions();
+      }
     } else if (frame.type === "conversation.updated" && String(p.id) === conversationId) {
       showConversation(p);
       refreshPanel();
@@ -138,6 +142,28 @@
       const response = await fetch("/conversations/" + conversationId + "/customer-panel",
                                    { credentials: "same-origin" });
       if (response.ok) holder.innerHTML = await response.text();
+    }, 150);
+  }
+
+  // --- "Send via": the customer's channels, last used first. An agent's explicit choice of an
+  // inbox survives the refresh; the default ("last used") follows the customer.
+  let replyTimer = null;
+  function refreshReplyOptions() {
+    clearTimeout(replyTimer);
+    replyTimer = setTimeout(async function () {
+      const holder = document.getElementById("reply-to-live");
+      if (!holder) return;
+      const response = await fetch(base + "/reply-options", { credentials: "same-origin" });
+      if (!response.ok) return;
+      const before = document.getElementById("reply-channel");
+      const picked = before && before.value ? before.value : "";
+      holder.innerHTML = await response.text();
+      const picker = document.getElementById("reply-channel");
+      if (picker && picked) {
+        const same = picker.querySelector('option[data-inbox="' + picked + '"]');
+        if (same) picker.value = same.value;
+      }
+      document.dispatchEvent(new CustomEvent("inbox:reply-options"));
     }, 150);
   }
 
