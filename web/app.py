@@ -42,6 +42,7 @@ from web.ui.conversation_page import ConversationPageController
 from web.ui.label_forms import LabelFormsController
 from web.ui.list_page import ListController
 from web.ui.pages import LoginRequired, PagesController, login_redirect, provide_ui_viewer
+from web.ui.profile_page import ProfilePageController
 from web.ui.search_page import SearchPageController
 from web.ui.session import csrf_config, session_config
 from web.ui.simulator import SimulatorController
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool = True) -> Li
             widget_socket,
             PagesController,
             ListController,
+            ProfilePageController,
             LabelFormsController,
             SearchPageController,
             LabelsController,
