@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer
@@ -267,7 +267,7 @@ async def _reply_inbox(
                     Message.conversation_id == conversation.id,
                     Message.direction == Direction.inbound,
                 )
-                .order_by(Message.created_at.desc(), Message.id.desc())  # type: ignore[attr-defined, union-attr]
+                .order_by(col(Message.created_at).desc(), col(Message.id).desc())
                 .limit(1)
             )
             or conversation.inbox_id
@@ -299,7 +299,7 @@ async def _outgoing_channel(session: AsyncSession, conversation: Conversation, i
             Message.inbox_id == inbox.id,
             Message.direction == Direction.inbound,
         )
-        .order_by(Message.id.desc())  # type: ignore[union-attr]
+        .order_by(col(Message.id).desc())
         .limit(1)
     )
     return last or inbox.kind
@@ -322,7 +322,7 @@ async def _check_assignee(
         select(InboxMember.inbox_id)
         .where(
             InboxMember.agent_id == assignee_id,
-            InboxMember.inbox_id.in_(inboxes),  # type: ignore[attr-defined]
+            col(InboxMember.inbox_id).in_(inboxes),
         )
         .limit(1)
     )

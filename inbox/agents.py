@@ -308,8 +308,8 @@ async def remove_member(db: Database, email: str, inbox_id: int) -> None:
         agent = await _agent_by_email(tx.session, email)
         removed = await tx.session.execute(
             delete(InboxMember).where(
-                InboxMember.agent_id == agent.id,
-                InboxMember.inbox_id == inbox_id,  # type: ignore[arg-type]
+                col(InboxMember.agent_id) == agent.id,
+                col(InboxMember.inbox_id) == inbox_id,
             )
         )
         if removed.rowcount:  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from inbox.db import Database
 from inbox.models import Conversation, Customer, Identity, Inbox, Message, utcnow
@@ -93,7 +93,7 @@ async def bulk_load(
                 )
             result = await tx.session.execute(
                 insert(Conversation).returning(
-                    Conversation.id, Conversation.customer_id, Conversation.inbox_id
+                    col(Conversation.id), col(Conversation.customer_id), col(Conversation.inbox_id)
                 ),
                 conv_rows,
             )
@@ -125,7 +125,7 @@ async def bulk_load(
                 }
             )
         async with db.write() as tx:
-            result = await tx.session.execute(insert(Message).returning(Message.id), rows)
+            result = await tx.session.execute(insert(Message).returning(col(Message.id)), rows)
             ids = [r[0] for r in result.all()]
             key = "rowid" if tx.dialect == "sqlite" else "message_id"
             await tx.session.execute(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.channel import InboundMessage
@@ -113,7 +113,7 @@ async def _closed_window(session: AsyncSession, customer_id: int, inbox_id: int)
             Message.direction == Direction.inbound,
             Message.channel == "whatsapp",
         )
-        .order_by(Message.created_at.desc())  # type: ignore[attr-defined]
+        .order_by(col(Message.created_at).desc())
         .limit(1)
     )
     if last is not None and utcnow() - _aware(last) < WHATSAPP_WINDOW:

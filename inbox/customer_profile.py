@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer, has_visible_message, message_visible
@@ -94,17 +94,17 @@ async def customer_conversations(
     ids = [c.id for c in rows]
     last = (
         select(func.max(Message.id))
-        .where(Message.conversation_id.in_(ids), message_visible(viewer))  # type: ignore[attr-defined]
-        .group_by(Message.conversation_id)
+        .where(col(Message.conversation_id).in_(ids), message_visible(viewer))
+        .group_by(col(Message.conversation_id))
     )
-    channels = dict(
+    channels: dict[int, str] = dict(
         (
             await session.execute(
                 select(Message.conversation_id, Message.channel).where(Message.id.in_(last))  # type: ignore[union-attr]
             )
         ).all()
     )
-    return [{**conversation_object(c), "channel": channels.get(c.id, "")} for c in rows]
+    return [{**conversation_object(c), "channel": channels.get(c.id or 0, "")} for c in rows]
 
 
 async def undoable_merges(

@@ -9,7 +9,7 @@ from typing import Any
 
 import phonenumbers
 from sqlalchemy import Connection, and_, bindparam, or_, tuple_, update
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.channel import IdentityClaim, InvalidInbound
@@ -132,7 +132,7 @@ async def resolve_customer(tx: Tx, claims: Sequence[IdentityClaim], name: str | 
     if name and not created:
         named = await session.execute(
             update(Customer)
-            .where(Customer.id == customer_id, Customer.name.is_(None))  # type: ignore[union-attr]
+            .where(col(Customer.id) == customer_id, col(Customer.name).is_(None))
             .values(name=_clean_name(name))
         )
         changed = changed or bool(named.rowcount)  # type: ignore[attr-defined]
@@ -282,7 +282,7 @@ async def merge_customers(
     }
     for model in (Conv, Message, Identity):
         await session.execute(
-            update(model).where(model.customer_id == merged_id).values(customer_id=survivor_id)  # type: ignore[attr-defined]
+            update(model).where(col(model.customer_id) == merged_id).values(customer_id=survivor_id)
         )
     merged.merged_into_id = survivor_id
     if survivor.name is None and merged.name:
@@ -290,7 +290,7 @@ async def merge_customers(
     session.add_all([merged, survivor])
     await session.execute(
         update(MergeSuggestion)
-        .where(MergeSuggestion.status == "pending", _pair(survivor_id, merged_id))
+        .where(col(MergeSuggestion.status) == "pending", _pair(survivor_id, merged_id))
         .values(status="merged", decided_by=agent_id, decided_at=utcnow())
     )
     record = MergeRecord(
@@ -337,7 +337,7 @@ async def undo_merge(tx: Tx, merge_id: int, agent_id: int | None = None) -> Merg
         for chunk in _chunks(ids, 500):
             await session.execute(
                 update(model)
-                .where(model.id.in_(chunk), model.customer_id == survivor.id)  # type: ignore[attr-defined]
+                .where(col(model.id).in_(chunk), col(model.customer_id) == survivor.id)
                 .values(customer_id=merged.id)
             )
     merged.merged_into_id = None
@@ -377,8 +377,8 @@ async def _active_pair(session: AsyncSession, a: int, b: int) -> tuple[Customer,
 
 def _pair(a: int, b: int) -> Any:
     return or_(
-        and_(MergeSuggestion.customer_id == a, MergeSuggestion.other_id == b),
-        and_(MergeSuggestion.customer_id == b, MergeSuggestion.other_id == a),
+        and_(col(MergeSuggestion.customer_id) == a, col(MergeSuggestion.other_id) == b),
+        and_(col(MergeSuggestion.customer_id) == b, col(MergeSuggestion.other_id) == a),
     )
 
 

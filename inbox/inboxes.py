@@ -21,7 +21,7 @@ async def channel_inboxes(
 ) -> list[ChannelInbox]:
     """The inboxes this viewer may use (without one: all, as the pollers need), oldest first,
     optionally only of some kinds."""
-    query = select(Inbox).order_by(Inbox.id)
+    query = select(Inbox).order_by(col(Inbox.id))
     if kinds is not None:
         query = query.where(Inbox.kind.in_(list(kinds)))  # type: ignore[attr-defined]
     if viewer is not None and viewer.scope is not None:

@@ -28,6 +28,8 @@ async def add_label(db: Database, viewer: Viewer, conversation_id: int, raw: str
             label = Label(name=name)
             tx.session.add(label)
             await tx.session.flush()
+        # Found in the table or just flushed into it: the database has given it an id.
+        assert label.id is not None
         linked = await tx.session.get(ConversationLabel, (conversation_id, label.id))
         if linked is None:
             tx.session.add(ConversationLabel(conversation_id=conversation_id, label_id=label.id))

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer, has_visible_message, message_visible
@@ -95,7 +95,7 @@ async def unread_counts(
             message_visible(viewer),
             or_(marker.c.message_id.is_(None), Message.id > marker.c.message_id),  # type: ignore[operator]
         )
-        .group_by(Message.conversation_id)
+        .group_by(col(Message.conversation_id))
     )
     return {cid: int(count) for cid, count in rows}
 
@@ -162,7 +162,7 @@ async def latest_conversations(
     rows = await session.execute(
         select(Message.customer_id, func.max(Message.conversation_id))
         .where(Message.customer_id.in_(ids), message_visible(viewer))  # type: ignore[attr-defined]
-        .group_by(Message.customer_id)
+        .group_by(col(Message.customer_id))
     )
     return {customer: conversation for customer, conversation in rows}
 

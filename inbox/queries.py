@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer, has_visible_message, message_visible
@@ -162,8 +162,7 @@ async def list_conversations(
             )
         )
     query = query.order_by(
-        Conversation.last_message_at.desc(),
-        Conversation.id.desc(),  # type: ignore[attr-defined, union-attr]
+        col(Conversation.last_message_at).desc(), col(Conversation.id).desc()
     ).limit(size + 1)
     rows = list((await session.exec(query)).all())
     more = len(rows) > size
@@ -225,8 +224,8 @@ def _conversation_filter(
             query = query.join(
                 ConversationLabel,
                 and_(
-                    ConversationLabel.conversation_id == Conversation.id,  # type: ignore[arg-type]
-                    ConversationLabel.label_id == found,
+                    col(ConversationLabel.conversation_id) == Conversation.id,
+                    col(ConversationLabel.label_id) == found,
                 ),
             )
     if status:
@@ -308,13 +307,14 @@ async def message_objects(session: AsyncSession, rows: Sequence[Message]) -> lis
     by_message: dict[int, list[dict[str, Any]]] = {}
     if ids:
         found = await session.execute(
-            select(
+            # sqlmodel's select() overloads stop at four columns; this takes five.
+            select(  # type: ignore[call-overload]
                 Attachment.id,
                 Attachment.message_id,
                 Attachment.filename,
                 Attachment.content_type,
                 Attachment.size,
-            ).where(Attachment.message_id.in_(ids))  # type: ignore[attr-defined]
+            ).where(col(Attachment.message_id).in_(ids))
         )
         for row in found:
             by_message.setdefault(row.message_id, []).append(attachment_object(row))  # type: ignore[arg-type]
@@ -531,7 +531,7 @@ async def conversation_cards(
         return []
     unread = await unread_counts(session, viewer, ids)
     customer_ids = {c["customer_id"] for c in page.items}
-    names = dict(
+    names: dict[int | None, str | None] = dict(
         (
             await session.execute(
                 select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))  # type: ignore[union-attr]
@@ -540,8 +540,8 @@ async def conversation_cards(
     )
     latest = (
         select(func.max(Message.id))
-        .where(Message.conversation_id.in_(ids), message_visible(viewer))  # type: ignore[attr-defined]
-        .group_by(Message.conversation_id)
+        .where(col(Message.conversation_id).in_(ids), message_visible(viewer))
+        .group_by(col(Message.conversation_id))
     )
     last = {
         m.conversation_id: m

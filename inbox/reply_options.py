@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, or_
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer
@@ -28,7 +28,7 @@ async def reply_options(
                 Message.customer_id == conversation.customer_id,
                 Message.direction == Direction.inbound,
             )
-            .group_by(Message.inbox_id)
+            .group_by(col(Message.inbox_id))
             .order_by(last.desc())
         )
     ).all()
@@ -63,8 +63,8 @@ async def customer_suggestions(
             .where(
                 MergeSuggestion.status == "pending",
                 or_(
-                    MergeSuggestion.customer_id == customer_id,
-                    MergeSuggestion.other_id == customer_id,
+                    col(MergeSuggestion.customer_id) == customer_id,
+                    col(MergeSuggestion.other_id) == customer_id,
                 ),
             )
             .order_by(MergeSuggestion.id.desc())  # type: ignore[union-attr]

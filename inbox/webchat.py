@@ -55,7 +55,7 @@ async def visitor_conversation(
                 .limit(1)
             )
         ).first()
-        if row is not None and (newest is None or row[0] > newest[0]):
+        if row is not None and (newest is None or (row[0] or 0) > newest[0]):
             newest = (row[0] or 0, row[1])
     return None if newest is None else newest[1]
 

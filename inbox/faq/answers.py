@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbox.access import Viewer, message_visible
@@ -82,8 +82,8 @@ async def mark_wrong(db: Database, viewer: Viewer, message_id: int) -> dict[str,
 
 async def bot_summary(session: AsyncSession, viewer: Viewer) -> dict[str, int]:
     """How often the bot answered, handed over (asked or unsure), and was marked wrong."""
-    query = select(FaqOutcome.kind, FaqOutcome.wrong, func.count(FaqOutcome.id)).group_by(  # type: ignore[arg-type]
-        FaqOutcome.kind, FaqOutcome.wrong
+    query = select(FaqOutcome.kind, FaqOutcome.wrong, func.count(col(FaqOutcome.id))).group_by(
+        col(FaqOutcome.kind), col(FaqOutcome.wrong)
     )
     if not viewer.is_admin:
         query = query.where(FaqOutcome.inbox_id.in_(viewer.inbox_ids))  # type: ignore[attr-defined]

@@ -193,8 +193,7 @@ class Matcher:
             if same.any():
                 combined = np.where(same, combined, -np.inf)
                 eligible = np.where(same, semantic, -np.inf)
-        order = np.argsort(-combined)[: max(limit, 2)]
-        order = [i for i in order if np.isfinite(combined[i])]
+        order = [i for i in np.argsort(-combined)[: max(limit, 2)] if np.isfinite(combined[i])]
         semantic_top = [i for i in np.argsort(-eligible)[:2] if np.isfinite(eligible[i])]
         matches = []
         for rank, index in enumerate(order[:limit]):

@@ -55,11 +55,16 @@ def bot_config(config: dict[str, Any]) -> BotConfig:
     """Read an inbox's config; values of the wrong type fall back to the defaults."""
     enabled = config.get("bot_enabled", True)
     threshold = config.get("bot_threshold")
-    valid = isinstance(threshold, int | float) and not isinstance(threshold, bool)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0 <= threshold <= 1
+    ):
+        threshold = DEFAULT_THRESHOLD
     hours = config.get("bot_repeat_window_hours")
     return BotConfig(
         enabled=enabled is not False,
-        threshold=float(threshold) if valid and 0 <= threshold <= 1 else DEFAULT_THRESHOLD,
+        threshold=float(threshold),
         repeat_window=timedelta(hours=hours)
         if isinstance(hours, int) and hours >= 0
         else REPEAT_WINDOW,
