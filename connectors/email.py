@@ -189,7 +189,7 @@ def _meta(
             "from": address,
             "to": [a for _, a in _addresses(mail.all_raw("to"))][:50],
             "cc": [a for _, a in _addresses(mail.all_raw("cc"))][:50],
-            "message_id": (message_ids(mail.raw("message-id")) or [None])[0],
+            "message_id": next(iter(message_ids(mail.raw("message-id"))), None),
         },
         "sender_verified": verified,
         "auto_generated": reason is not None,

@@ -8,6 +8,7 @@ from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from typing import cast
 
 from connectors.email_charsets import decode_text, header_text
 from connectors.email_html import sanitise, to_text, without_quote
@@ -126,9 +127,11 @@ def _visit(
         mail.reports.append(part)
         return
     if part.is_multipart():
-        children = part.get_payload()
-        if not isinstance(children, list):
+        payload = part.get_payload()
+        if not isinstance(payload, list):
             return
+        # The parser fills a multipart payload with Messages only (typeshed also allows str).
+        children = cast(list[Message], payload)
         if ctype == "message/rfc822":
             mail.reports.append(part)
             _attach(part, mail, "message/rfc822")
@@ -141,9 +144,9 @@ def _visit(
     disposition = (part.get_content_disposition() or "").lower()
     filename = _filename(part, mail)
     if ctype in TEXT_TYPES and disposition != "attachment" and not filename:
-        payload = part.get_payload(decode=True) or b""
-        text, guessed = decode_text(payload, part.get_content_charset())
-        if guessed and payload and not payload.isascii():
+        body = _decoded(part)
+        text, guessed = decode_text(body, part.get_content_charset())
+        if guessed and body and not body.isascii():
             mail.defects.append(f"charset {part.get_content_charset() or 'undeclared'} guessed")
         # Line endings are the transport's; the text is the same either way.
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -167,12 +170,19 @@ def _best_alternatives(children: list[Message]) -> list[Message]:
     return [*chosen.values(), *others]
 
 
+def _decoded(part: Message) -> bytes:
+    """The body of a part that is not multipart, its transfer encoding undone."""
+    # Such a part decodes to bytes (or None when empty); typeshed also allows a Message.
+    return cast(bytes, part.get_payload(decode=True) or b"")
+
+
 def _attach(part: Message, mail: ParsedMail, ctype: str) -> None:
     if ctype == "message/rfc822":
         inner = part.get_payload()
-        data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+        # The parser keeps the attached message as a one-Message list (typeshed also allows str).
+        data = cast(Message, inner[0]).as_bytes() if isinstance(inner, list) and inner else b""
     else:
-        data = part.get_payload(decode=True) or b""
+        data = _decoded(part)
     content_id = (part.get("content-id") or "").strip().strip("<>") or None
     name = _filename(part, mail) or _default_name(ctype)
     inline = (part.get_content_disposition() or "") == "inline" or content_id is not None

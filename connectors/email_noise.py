@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email.message import Message
+from typing import cast
 
 from connectors.email_charsets import header_text
 from connectors.email_ids import is_ours, message_ids
@@ -48,7 +50,8 @@ def is_report(mail: ParsedMail) -> bool:
 
 def bounce_report(mail: ParsedMail, raw: bytes, secret: str) -> BounceReport | None:
     """What a bounce or read receipt says about our messages; None when it names none of ours."""
-    report_type = (mail.message.get_param("report-type") or "").lower()
+    # Parsed with policy.default, whose headers give RFC 2231 parameters as plain str.
+    report_type = (cast(str | None, mail.message.get_param("report-type")) or "").lower()
     status, reason = "failed", "the recipient's mail server bounced the message"
     fields = _report_fields(mail)
     if report_type == "disposition-notification" or "disposition" in fields:
@@ -69,8 +72,10 @@ def bounce_report(mail: ParsedMail, raw: bytes, secret: str) -> BounceReport | N
 def _report_fields(mail: ParsedMail) -> dict[str, str]:
     fields: dict[str, str] = {}
     for part in mail.reports:
-        blocks = part.get_payload() if part.is_multipart() else [part]
-        for block in blocks if isinstance(blocks, list) else []:
+        payload = part.get_payload() if part.is_multipart() else [part]
+        # The parser fills a multipart payload with Messages only (typeshed also allows str).
+        blocks = cast(list[Message], payload) if isinstance(payload, list) else []
+        for block in blocks:
             for key in (
                 "action",
                 "status",
@@ -117,7 +122,7 @@ def _referenced_ids(mail: ParsedMail, raw: bytes, fields: dict[str, str]) -> lis
         refs += message_ids(fields.get(key))
     for part in mail.reports:
         inner = part.get_payload()
-        if isinstance(inner, list) and inner and hasattr(inner[0], "get"):
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
             refs += message_ids(raw_header(inner[0], "message-id"))
     for name in ("in-reply-to", "references"):
         refs += message_ids(mail.raw(name))
