@@ -1,4 +1,8 @@
-"""Domain errors become clear JSON answers; nothing a user sends produces a 500."""
+"""Domain errors become clear JSON answers; nothing a user sends produces a 500.
+
+The agent UI gets them in its language (`locale/ko/errors.po`); API and webhook answers stay
+English, the contract integrators test against.
+"""
 
 from __future__ import annotations
 
@@ -11,55 +15,62 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import SignatureError
 from inbox.errors import Conflict, Invalid, NotFound, TooLarge, Unsupported
+from web.ui.language import translate_error
 
 log = logging.getLogger(__name__)
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
+def _error(
+    request: Request[Any, Any, Any],
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     # `detail` is the shape the OpenAPI schema publishes for errors; `error` is kept for clients.
+    message = translate_error(request, message)
     body = {"error": message, "detail": message, "status_code": status}
     return Response(body, status_code=status, headers=headers)
 
 
-def not_found(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return _error(404, str(exc) or "not found")
+def not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return _error(request, 404, str(exc) or "not found")
 
 
-def invalid(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def invalid(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status = 413 if isinstance(exc, TooLarge) else 415 if isinstance(exc, Unsupported) else 400
-    return _error(status, str(exc) or "invalid request")
+    return _error(request, status, str(exc) or "invalid request")
 
 
-def conflict(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return _error(409, str(exc) or "conflict")
+def conflict(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return _error(request, 409, str(exc) or "conflict")
 
 
-def forbidden(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def forbidden(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status = getattr(exc, "status", 403)
-    return _error(status, str(exc) or "forbidden")
+    return _error(request, status, str(exc) or "forbidden")
 
 
-def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     message = exc.detail
     if exc.status_code == 400 and getattr(exc, "extra", None):
         message = f"{exc.detail}: {exc.extra}"
-    return _error(exc.status_code, str(message), getattr(exc, "headers", None))
+    return _error(request, exc.status_code, str(message), getattr(exc, "headers", None))
 
 
-def too_deep(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def too_deep(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # A decoder ran out of stack on a body nested far past the JSON limit (e.g. 500,000 `[`).
-    return _error(400, "the body is nested too deeply")
+    return _error(request, 400, "the body is nested too deeply")
 
 
 def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # Nothing was committed; a 503 tells a provider to retry later.
     log.exception("database error on %s %s", request.method, request.url.path)
-    return _error(503, "the database is unavailable; try again")
+    return _error(request, 503, "the database is unavailable; try again")
 
 
 def internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _error(500, "internal error")
+    return _error(request, 500, "internal error")
 
 
 HANDLERS: dict[Any, Any] = {

@@ -3,7 +3,9 @@ Admins only."""
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Any
+
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -15,6 +17,7 @@ from inbox.inboxes import agent_inbox_ids, inbox_rows
 from inbox.models import Agent, Role
 from web.runtime import Runtime
 from web.ui.admin_inboxes import change_membership, require_admin
+from web.ui.language import translate_error
 from web.ui.pages import Form
 
 
@@ -31,7 +34,11 @@ class AdminAgentsController(Controller):
 
     @post("/", status_code=303)
     async def invite(
-        self, runtime: NamedDependency[Runtime], ui_viewer: NamedDependency[Viewer], data: Form
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        data: Form,
     ) -> Template | Redirect:
         """Create an agent with an initial password (they change it later)."""
         require_admin(ui_viewer)
@@ -48,7 +55,8 @@ class AdminAgentsController(Controller):
             )
         except (Invalid, Conflict) as exc:
             form = {k: data.get(k, "") for k in ("email", "name", "role")}
-            return await self._list(runtime, ui_viewer, error=str(exc), form=form, status=400)
+            error = translate_error(request, str(exc))
+            return await self._list(runtime, ui_viewer, error=error, form=form, status=400)
         return Redirect(f"/admin/agents/{issued.id}", status_code=303)
 
     @get("/{agent_id:int}")
@@ -64,6 +72,7 @@ class AdminAgentsController(Controller):
     @post("/{agent_id:int}/{change:str}", status_code=303)
     async def change(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         ui_viewer: NamedDependency[Viewer],
         agent_id: FromPath[int],
@@ -88,7 +97,8 @@ class AdminAgentsController(Controller):
                 raise NotFound("no such change")
         except (Invalid, Conflict) as exc:
             status = 409 if isinstance(exc, Conflict) else 400
-            return await self._detail(runtime, ui_viewer, agent_id, error=str(exc), status=status)
+            error = translate_error(request, str(exc))
+            return await self._detail(runtime, ui_viewer, agent_id, error=error, status=status)
         return Redirect(f"/admin/agents/{agent_id}?saved={change}", status_code=303)
 
     async def _list(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath
@@ -19,6 +19,7 @@ from inbox.inboxes import InboxRow, inbox_rows, update_inbox
 from inbox.models import Agent, Inbox
 from web.runtime import Runtime
 from web.ui.channel_forms import KINDS, config_from_form, fields_of, shown_value, signature_state
+from web.ui.language import translate_error
 from web.ui.pages import Form
 from web.urls import webhook_url
 
@@ -50,7 +51,11 @@ class AdminInboxesController(Controller):
 
     @post("/admin/inboxes", status_code=200)
     async def connect(
-        self, runtime: NamedDependency[Runtime], ui_viewer: NamedDependency[Viewer], data: Form
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        data: Form,
     ) -> Template:
         """Create the inbox and show its webhook URL and token (the token only this once)."""
         require_admin(ui_viewer)
@@ -59,7 +64,8 @@ class AdminInboxesController(Controller):
             config = _prepared(runtime, kind, config_from_form(kind, data))
             inbox = await agents.create_inbox(runtime.db, kind, name, config)
         except (Invalid, Conflict) as exc:
-            return await self._list(runtime, ui_viewer, error=str(exc), form=data, status=400)
+            error = translate_error(request, str(exc))
+            return await self._list(runtime, ui_viewer, error=error, form=data, status=400)
         url = webhook_url(runtime.settings, inbox.kind, inbox.id or 0, inbox.token)
         context = {
             "viewer": ui_viewer,
@@ -84,6 +90,7 @@ class AdminInboxesController(Controller):
     @post("/admin/inboxes/{inbox_id:int}", status_code=303)
     async def edit(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         ui_viewer: NamedDependency[Viewer],
         inbox_id: FromPath[int],
@@ -98,12 +105,14 @@ class AdminInboxesController(Controller):
             )
             await update_inbox(runtime.db, inbox_id, data.get("name", ""), config)
         except (Invalid, Conflict) as exc:
-            return await self._detail(runtime, ui_viewer, inbox_id, error=str(exc), status=400)
+            error = translate_error(request, str(exc))
+            return await self._detail(runtime, ui_viewer, inbox_id, error=error, status=400)
         return Redirect(f"/admin/inboxes/{inbox_id}?saved=1", status_code=303)
 
     @post("/admin/inboxes/{inbox_id:int}/members", status_code=303)
     async def members(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         ui_viewer: NamedDependency[Viewer],
         inbox_id: FromPath[int],
@@ -115,7 +124,8 @@ class AdminInboxesController(Controller):
         try:
             await change_membership(runtime, inbox_id, data)
         except (Invalid, NotFound) as exc:
-            return await self._detail(runtime, ui_viewer, inbox_id, error=str(exc), status=400)
+            error = translate_error(request, str(exc))
+            return await self._detail(runtime, ui_viewer, inbox_id, error=error, status=400)
         return Redirect(f"/admin/inboxes/{inbox_id}", status_code=303)
 
     async def _list(

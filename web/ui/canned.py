@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -18,6 +18,7 @@ from inbox.reply_variables import NAMES, fill, reply_values
 from web.errors import forbidden
 from web.runtime import Runtime
 from web.ui.admin_inboxes import require_admin
+from web.ui.language import translate_error
 from web.ui.pages import Form
 
 SHARED, MINE = "/admin/canned-replies", "/canned-replies"
@@ -36,15 +37,20 @@ class CannedPagesController(Controller):
 
     @post(SHARED, status_code=303)
     async def create_shared(
-        self, runtime: NamedDependency[Runtime], ui_viewer: NamedDependency[Viewer], data: Form
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        data: Form,
     ) -> Template | Redirect:
         """A new shared reply."""
         require_admin(ui_viewer)
-        return await _create(runtime, ui_viewer, data, mine=False)
+        return await _create(request, runtime, ui_viewer, data, mine=False)
 
     @post(SHARED + "/{reply_id:int}", status_code=303)
     async def change_shared(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         ui_viewer: NamedDependency[Viewer],
         reply_id: FromPath[int],
@@ -52,7 +58,7 @@ class CannedPagesController(Controller):
     ) -> Template | Redirect:
         """Save (`action=save`) or delete (`action=delete`) a shared reply."""
         require_admin(ui_viewer)
-        return await _change(runtime, ui_viewer, reply_id, data, mine=False)
+        return await _change(request, runtime, ui_viewer, reply_id, data, mine=False)
 
     @get(MINE)
     async def my_page(
@@ -63,20 +69,25 @@ class CannedPagesController(Controller):
 
     @post(MINE, status_code=303)
     async def create_mine(
-        self, runtime: NamedDependency[Runtime], ui_viewer: NamedDependency[Viewer], data: Form
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        ui_viewer: NamedDependency[Viewer],
+        data: Form,
     ) -> Template | Redirect:
-        return await _create(runtime, ui_viewer, data, mine=True)
+        return await _create(request, runtime, ui_viewer, data, mine=True)
 
     @post(MINE + "/{reply_id:int}", status_code=303)
     async def change_mine(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         ui_viewer: NamedDependency[Viewer],
         reply_id: FromPath[int],
         data: Form,
     ) -> Template | Redirect:
         await _own(runtime, ui_viewer, reply_id)
-        return await _change(runtime, ui_viewer, reply_id, data, mine=True)
+        return await _change(request, runtime, ui_viewer, reply_id, data, mine=True)
 
     @get("/conversations/{conversation_id:int}/canned-replies", media_type="application/json")
     async def picker(
@@ -99,17 +110,29 @@ class CannedPagesController(Controller):
 
 
 async def _create(
-    runtime: Runtime, viewer: Viewer, data: dict[str, str], *, mine: bool
+    request: Request[Any, Any, Any],
+    runtime: Runtime,
+    viewer: Viewer,
+    data: dict[str, str],
+    *,
+    mine: bool,
 ) -> Template | Redirect:
     try:
         await canned.create_reply(runtime.db, viewer, {**_fields(data), "shared": not mine})
     except (Invalid, Conflict) as exc:
-        return await _page(runtime, viewer, mine=mine, error=str(exc), form=_fields(data))
+        error = translate_error(request, str(exc))
+        return await _page(runtime, viewer, mine=mine, error=error, form=_fields(data))
     return Redirect(MINE if mine else SHARED, status_code=303)
 
 
 async def _change(
-    runtime: Runtime, viewer: Viewer, reply_id: int, data: dict[str, str], *, mine: bool
+    request: Request[Any, Any, Any],
+    runtime: Runtime,
+    viewer: Viewer,
+    reply_id: int,
+    data: dict[str, str],
+    *,
+    mine: bool,
 ) -> Template | Redirect:
     try:
         if data.get("action") == "delete":
@@ -117,7 +140,7 @@ async def _change(
         else:
             await canned.update_reply(runtime.db, viewer, reply_id, _fields(data))
     except (Invalid, Conflict) as exc:
-        return await _page(runtime, viewer, mine=mine, error=str(exc))
+        return await _page(runtime, viewer, mine=mine, error=translate_error(request, str(exc)))
     return Redirect(MINE if mine else SHARED, status_code=303)
 
 

@@ -7,6 +7,7 @@ Each UI area keeps its own catalog file in `locale/ko/`, so areas never edit one
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,14 @@ from babel.messages.pofile import read_po
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
+from web.ui.session import NO_BROWSER_STATE
+
 LOCALES = Path(__file__).parent / "locale"
 LANGUAGES = ("en", "ko")
 DEFAULT = "en"
 NAMES = {"en": "English", "ko": "한국어"}
+# API, webhook and widget answers stay English: integrators' tests read those messages.
+MACHINE_PATH = re.compile("|".join(NO_BROWSER_STATE))
 
 
 @cache
@@ -61,6 +66,15 @@ def language_of(request: Any) -> str:
 def translate(language: str, text: str) -> str:
     """One string in `language`; English (the source) when there is no translation."""
     return text if language == DEFAULT else catalog(language).get(text, text)
+
+
+def translate_error(request: Any, message: str) -> str:
+    """An error message in the agent UI's language; English on machine paths."""
+    # Plain str, never Markup: messages can carry what a user typed, so templates escape them.
+    # Messages built from values (f-strings) match no msgid and stay English.
+    if MACHINE_PATH.match(request.url.path):
+        return message
+    return translate(language_of(request), message)
 
 
 @pass_context
