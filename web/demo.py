@@ -24,7 +24,7 @@ from web.urls import webhook_url
 
 ADMIN = ("admin@example.com", "Ada Admin", "demo-password")
 AGENT = ("minji@example.com", "Minji Park", "demo-password")
-INBOXES = [
+INBOXES: list[tuple[str, str, dict[str, Any]]] = [
     ("api", "Shop backend (API)", {}),
     (
         "twilio",

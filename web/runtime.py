@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from contextlib import suppress
+from typing import Any
 
 from connectors import channels as _channels  # noqa: F401  (registers the channels)
 from connectors.base import ChannelInbox, Connector, registry
@@ -59,8 +61,8 @@ class Runtime:
         """Set when the process shuts down; background loops end on it."""
         return self._stop
 
-    def start_task(self, coro: object) -> None:
-        self._tasks.append(asyncio.ensure_future(coro))  # type: ignore[arg-type]
+    def start_task(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))
 
     async def start(self) -> None:
         await self.backend.on_startup()

@@ -22,7 +22,7 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 LANGUAGES = ("en", "ko")
 MAX_IMPORT = 5 * 1024 * 1024
-EMPTY = {"question": "", "alternatives": [], "answer": "", "answer_rich": None,
+EMPTY: dict[str, Any] = {"question": "", "alternatives": [], "answer": "", "answer_rich": None,
          "language": "en", "tags": [], "enabled": True}  # fmt: skip
 
 

@@ -51,7 +51,9 @@ async def viewer_from_session(
     runtime: Runtime, connection: ASGIConnection[Any, Any, Any, Any]
 ) -> Viewer | None:
     """The agent of a browser session, unless it was revoked (password change, disabled)."""
-    session = connection.scope.get("session") or {}
+    session = connection.scope.get("session")
+    if not isinstance(session, dict):
+        return None  # a route without browser state, or a session cleared in this request
     agent_id, version = session.get("agent_id"), session.get("v")
     if not isinstance(agent_id, int):
         return None
