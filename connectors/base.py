@@ -43,6 +43,10 @@ __all__ = [
 ]
 
 
+# What a request can carry: a customer's message, an edit of one, or a delivery report.
+Parsed = InboundMessage | MessageEdit | DeliveryUpdate
+
+
 class SignatureError(Exception):
     """The request does not prove it comes from the provider (403; 401 for a bearer token)."""
 
@@ -87,11 +91,9 @@ class Connector(Protocol):
 
     def parse(
         self, inbox: ChannelInbox, request: RawRequest
-    ) -> (
-        Sequence[InboundMessage | DeliveryUpdate]
-        | Awaitable[Sequence[InboundMessage | DeliveryUpdate]]
-    ):
-        """The messages and delivery reports in the request; InvalidInbound when malformed.
+    ) -> Sequence[Parsed] | Awaitable[Sequence[Parsed]]:
+        """The messages, edits and delivery reports in the request; InvalidInbound when
+        malformed.
 
         May be a coroutine, for channels that download media before the message is stored.
         """
