@@ -88,11 +88,17 @@ async def test_admin_forms_explain_refusals_in_the_agents_language(server, db):
             "/admin/canned-replies",
             data={"shortcut": "no spaces", "title": "T", "body": "B", "_csrf_token": token},
         )
-    for page in (agent, inbox, canned):
+        faq_import = await client.post(
+            "/admin/faq/import",
+            data={"_csrf_token": token},
+            files={"file": ("", b"", "application/octet-stream")},
+        )
+    for page in (agent, inbox, canned, faq_import):
         assert page.status_code == 400 and '<html lang="ko">' in page.text
     assert '<p class="error" role="alert" id="admin-error">이름을 입력하세요</p>' in agent.text
     assert '<p class="error" role="alert" id="admin-error">이름을 입력하세요</p>' in inbox.text
     assert "단축어는 문자, 숫자, - 또는 _로 된 1~32자여야 합니다" in canned.text
+    assert "가져올 .csv 또는 .yaml 파일을 고르세요" in faq_import.text
 
 
 async def test_an_error_carrying_user_input_stays_escaped_in_the_page(server, db):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
@@ -17,6 +17,7 @@ from inbox.errors import Invalid
 from inbox.faq import store, transfer
 from inbox.faq.models import entry_object
 from web.runtime import Runtime
+from web.ui.language import translate_error
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -110,13 +111,17 @@ class AdminFaqController(Controller):
 
     @post("/new", status_code=303)
     async def create(
-        self, runtime: NamedDependency[Runtime], admin: NamedDependency[Viewer], data: Form
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        admin: NamedDependency[Viewer],
+        data: Form,
     ) -> Template | Redirect:
         fields = entry_fields(data)
         try:
             await store.create_entry(runtime.db, fields)
         except Invalid as exc:
-            return form_page({**EMPTY, **fields}, admin, str(exc))
+            return form_page({**EMPTY, **fields}, admin, translate_error(request, str(exc)))
         return Redirect("/admin/faq", status_code=303)
 
     @get("/{entry_id:int}")
@@ -133,6 +138,7 @@ class AdminFaqController(Controller):
     @post("/{entry_id:int}", status_code=303)
     async def update(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         admin: NamedDependency[Viewer],
         entry_id: FromPath[int],
@@ -142,7 +148,8 @@ class AdminFaqController(Controller):
         try:
             await store.update_entry(runtime.db, entry_id, fields)
         except Invalid as exc:
-            return form_page({**EMPTY, **fields, "id": entry_id}, admin, str(exc))
+            error = translate_error(request, str(exc))
+            return form_page({**EMPTY, **fields, "id": entry_id}, admin, error)
         return Redirect("/admin/faq", status_code=303)
 
     @get("/{entry_id:int}/delete")
@@ -189,6 +196,7 @@ class AdminFaqController(Controller):
     @post("/import", status_code=303, request_max_body_size=MAX_IMPORT + 64 * 1024)
     async def import_file(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         admin: NamedDependency[Viewer],
         data: Upload,
@@ -204,5 +212,6 @@ class AdminFaqController(Controller):
             items = transfer.parse_bytes(content, upload.filename)
             created, updated = await store.import_entries(runtime.db, items)
         except Invalid as exc:
-            return await list_page(runtime, admin, {}, import_error=str(exc))
+            error = translate_error(request, str(exc))
+            return await list_page(runtime, admin, {}, import_error=error)
         return Redirect(f"/admin/faq?created={created}&updated={updated}", status_code=303)
