@@ -18,6 +18,7 @@ from inbox.cursors import CursorUpdate, read_cursor, save_cursor
 from inbox.db import Database
 from inbox.errors import Invalid, TooLarge
 from inbox.ingest import ingest
+from inbox.locks import run_exclusively
 from inbox.outbox import record_delivery_status
 from inbox.settings import Settings
 
@@ -224,23 +225,5 @@ async def poll_mailbox(
 ) -> None:
     """Run one poller for an inbox until `stop`; on PostgreSQL only where its lock is held."""
     poller = MailboxPoller(db, settings, connector, inbox, **options)
-    if db.dialect != "postgresql":
-        await poller.run(stop)
-        return
-    from sqlalchemy import text
-
-    key = 7_341_000_000_000 + inbox.id
-    async with db.engine.connect() as conn:
-        # One poller per mailbox across workers: the others wait for the lock to free up.
-        while not stop.is_set():
-            got = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
-            await conn.commit()
-            if got:
-                try:
-                    await poller.run(stop)
-                finally:
-                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    await conn.commit()
-                return
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 30)
+    # One poller per mailbox across workers: the others wait for the lock to free up.
+    await run_exclusively(db, 7_341_000_000_000 + inbox.id, stop, lambda: poller.run(stop))

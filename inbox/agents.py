@@ -144,6 +144,12 @@ async def set_active(db: Database, agent_id: int, active: bool) -> None:
     await db.run_write(work)
 
 
+async def agent_exists(session: AsyncSession, email: str) -> bool:
+    """Whether an agent (active or not) has this email."""
+    found = await session.scalar(select(Agent.id).where(Agent.email == email.strip().lower()))
+    return found is not None
+
+
 async def list_agents(session: AsyncSession) -> list[Agent]:
     """Every agent, by name."""
     return list((await session.exec(select(Agent).order_by(col(Agent.name), col(Agent.id)))).all())

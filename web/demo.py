@@ -7,18 +7,12 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import select
-
 from inbox import agents
 from inbox.bulk import bulk_load
 from inbox.channel import IdentityClaim, InboundMessage
 from inbox.db import Database
 from inbox.ingest import ingest
-from inbox.models import (
-    Agent,
-    Inbox,
-    utcnow,
-)
+from inbox.models import Inbox, utcnow
 from inbox.settings import Settings
 from web.urls import webhook_url
 
@@ -73,8 +67,8 @@ def _say(message: str) -> None:
 async def load_demo(db: Database, settings: Settings, customers: int, messages: int) -> None:
     """Seed the demo once (running it again keeps what is there) and add bulk data if asked."""
     async with db.read() as session:
-        seeded = await session.scalar(select(Agent.id).where(Agent.email == ADMIN[0]))
-    if seeded is None:
+        seeded = await agents.agent_exists(session, ADMIN[0])
+    if not seeded:
         inboxes = await _seed_accounts(db, settings)
         await _story(db, settings, inboxes)
         _say("demo story loaded: 5 customers across SMS, WhatsApp, email, Telegram, chat and API")
