@@ -4,6 +4,8 @@ Screenshots (English, Korean): $INBOX_SCREENSHOTS."""
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
+
 from inbox.ingest import ingest
 from tests.browser.test_conversation_view import open_page
 from tests.browser.test_ui import browser, playwright_api, shoot  # noqa: F401
@@ -23,37 +25,35 @@ async def test_agents_in_one_conversation_see_each_other_view_type_and_leave(
     first = await ingest(
         db, inbound(inbox, "My parcel is late", email="sam@example.org", name="Sam Lee"), settings
     )
-    ada_context, ada_page, ada_errors = await open_page(browser, server, ada, first.conversation_id)
-    # Nobody else is here yet.
-    assert await ada_page.locator("#collision").is_hidden()
-    bo_context, bo_page, bo_errors = await open_page(browser, server, bo, first.conversation_id)
+    async with open_page(browser, server, ada, first.conversation_id) as ada_page:
+        # Nobody else is here yet.
+        assert await ada_page.locator("#collision").is_hidden()
+        async with open_page(browser, server, bo, first.conversation_id) as bo_page:
+            # Each learns of the other at once: Bo's hello is answered by Ada's tab.
+            await expect(ada_page.locator("#collision")).to_contain_text("Bo Kim is viewing")
+            await expect(bo_page.locator("#collision")).to_contain_text("Ada Lovelace is viewing")
+            assert "Ada" not in await ada_page.locator("#collision").inner_text()
 
-    # Each learns of the other at once: Bo's hello is answered by Ada's tab.
-    await expect(ada_page.locator("#collision")).to_contain_text("Bo Kim is viewing")
-    await expect(bo_page.locator("#collision")).to_contain_text("Ada Lovelace is viewing")
-    assert "Ada" not in await ada_page.locator("#collision").inner_text()
+            await bo_page.fill("form.reply textarea", "Let me check the tracking")
+            await expect(ada_page.locator("#collision")).to_contain_text(
+                "Bo Kim is typing a reply…"
+            )
+            await expect(ada_page.locator("#collision .presence.busy")).to_have_count(1)
+            await shoot(ada_page, "collision-typing")
 
-    await bo_page.fill("form.reply textarea", "Let me check the tracking")
-    await expect(ada_page.locator("#collision")).to_contain_text("Bo Kim is typing a reply…")
-    await expect(ada_page.locator("#collision .presence.busy")).to_have_count(1)
-    await shoot(ada_page, "collision-typing")
+            # Bo's reply arrives: Bo is no longer typing, only viewing.
+            await bo_page.click("form.reply button[type=submit]")
+            await expect(ada_page.locator("#timeline")).to_contain_text("Let me check the tracking")
+            await expect(ada_page.locator("#collision .presence.busy")).to_have_count(0)
+            await expect(ada_page.locator("#collision")).to_contain_text("Bo Kim is viewing")
 
-    # Bo's reply arrives: Bo is no longer typing, only viewing.
-    await bo_page.click("form.reply button[type=submit]")
-    await expect(ada_page.locator("#timeline")).to_contain_text("Let me check the tracking")
-    await expect(ada_page.locator("#collision .presence.busy")).to_have_count(0)
-    await expect(ada_page.locator("#collision")).to_contain_text("Bo Kim is viewing")
-
-    await ada_page.check("form.reply input[name=private]")
-    await ada_page.fill("form.reply textarea", "VIP customer, be quick")
-    await expect(bo_page.locator("#collision")).to_contain_text(
-        "Ada Lovelace is writing a private note…"
-    )
-
-    await bo_context.close()
-    await expect(ada_page.locator("#collision")).to_be_hidden()
-    assert ada_errors == [] and bo_errors == []
-    await ada_context.close()
+            await ada_page.check("form.reply input[name=private]")
+            await ada_page.fill("form.reply textarea", "VIP customer, be quick")
+            await expect(bo_page.locator("#collision")).to_contain_text(
+                "Ada Lovelace is writing a private note…"
+            )
+        # Bo's tab closes (no script errors in it), and Ada sees Bo go.
+        await expect(ada_page.locator("#collision")).to_be_hidden()
 
 
 async def test_an_agent_of_another_inbox_never_shows_up(server, db, settings, browser):
@@ -66,25 +66,24 @@ async def test_an_agent_of_another_inbox_never_shows_up(server, db, settings, br
     first = await ingest(
         db, inbound(inbox, "Hello?", email="kim@example.org", name="Kim"), settings
     )
-    ada_context, ada_page, _ = await open_page(browser, server, ada, first.conversation_id)
-    outsider_context, outsider_page, _ = await open_page(
-        browser,
-        server,
-        outsider,
-        (await ingest(db, inbound(other, "Hi", email="x@example.org"), settings)).conversation_id,
-    )
-    # The outsider cannot open Ada's conversation (404) and so is never announced in it.
-    response = await outsider_page.goto(f"{server.url}/conversations/{first.conversation_id}")
-    assert response is not None and response.status == 404
-    admin_context, _, _ = await open_page(browser, server, admin, first.conversation_id)
-    # Admins see every inbox, so Ada sees the admin arrive; by then the outsider had long tried.
-    await expect(ada_page.locator("#collision")).to_contain_text("Root Admin is viewing")
-    assert "Eve" not in await ada_page.locator("#collision").inner_text()
+    async with AsyncExitStack() as pages:  # each page closes at the end, without script errors
+        ada_page = await pages.enter_async_context(
+            open_page(browser, server, ada, first.conversation_id)
+        )
+        theirs = await ingest(db, inbound(other, "Hi", email="x@example.org"), settings)
+        outsider_page = await pages.enter_async_context(
+            open_page(browser, server, outsider, theirs.conversation_id)
+        )
+        # The outsider cannot open Ada's conversation (404) and so is never announced in it.
+        response = await outsider_page.goto(f"{server.url}/conversations/{first.conversation_id}")
+        assert response is not None and response.status == 404
+        await pages.enter_async_context(open_page(browser, server, admin, first.conversation_id))
+        # Admins see every inbox, so Ada sees the admin arrive; by then the outsider had long tried.
+        await expect(ada_page.locator("#collision")).to_contain_text("Root Admin is viewing")
+        assert "Eve" not in await ada_page.locator("#collision").inner_text()
 
-    # In Korean.
-    await ada_page.select_option("header select[name=language]", "ko")
-    await ada_page.click("header form.language button")
-    await expect(ada_page.locator("#collision")).to_contain_text("Root Admin 님이 보는 중")
-    await shoot(ada_page, "collision-korean")
-    for context in (ada_context, outsider_context, admin_context):
-        await context.close()
+        # In Korean.
+        await ada_page.select_option("header select[name=language]", "ko")
+        await ada_page.click("header form.language button")
+        await expect(ada_page.locator("#collision")).to_contain_text("Root Admin 님이 보는 중")
+        await shoot(ada_page, "collision-korean")

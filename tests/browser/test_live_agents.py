@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.browser.test_ui import browser, playwright_api, shoot, sign_in  # noqa: F401
+from tests.browser.test_ui import browser, open_agent_page, playwright_api, shoot  # noqa: F401
 from tests.connectors.fake_twilio import FakeTwilio
 from tests.connectors.provider_server import Answer, ProviderServer
 from tests.factories import make_agent, make_inbox
@@ -124,15 +124,14 @@ async def twilio_post(server, path: str, fields: dict[str, str]) -> None:
 
 
 async def open_conversation(browser, server, agent, conversation_id, *, hold=False):
-    context = await browser.new_context(viewport={"width": 1100, "height": 800})
-    if hold:
-        await context.add_init_script(HOLD_SOCKETS)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await sign_in(page, server.url, agent.email)
-    if conversation_id is not None:
-        await page.goto(f"{server.url}/conversations/{conversation_id}")
+    context, page, errors = await open_agent_page(
+        browser,
+        server,
+        agent.email,
+        None if conversation_id is None else f"/conversations/{conversation_id}",
+        init_script=HOLD_SOCKETS if hold else None,
+        viewport={"width": 1100, "height": 800},
+    )
     await expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
     return context, page, errors
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from inbox.ingest import ingest
-from tests.browser.test_ui import browser, playwright_api, shoot, sign_in  # noqa: F401
+from tests.browser.test_ui import agent_page, browser, playwright_api, shoot  # noqa: F401
 from tests.factories import inbound, make_agent, make_inbox
 from tests.web.test_pages import csrf_from, login
 
@@ -31,32 +31,30 @@ async def test_the_browsers_zone_becomes_the_agents_and_times_are_local(
         inbound(api, "morning in Seoul", email="seoul@example.org", sent_at=sent.astimezone(UTC)),
         settings,
     )
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, timezone_id="Asia/Seoul"
-    )
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await sign_in(page, server.url, agent.email)
-    async with db.read() as session:
-        stored = await session.execute(
-            text("SELECT time_zone FROM agent WHERE id = :i"), {"i": agent.id}
-        )
-        assert stored.scalar_one() == "Asia/Seoul"
-    await page.goto(f"{server.url}/conversations/{result.conversation_id}")
-    expect = playwright_api.expect
-    message = page.locator(f"#m{result.message_id}")
-    await expect(message.locator("time").first).to_have_text("08:30")
-    day = page.locator("#timeline li.day").first
-    await expect(day).to_have_attribute("data-day", seoul_yesterday.isoformat())
-    await expect(day).to_have_text("Yesterday")
-    await expect(page.locator(".time-zone-link")).to_have_text("Asia/Seoul")
-    await shoot(page, "conversation-seoul-time")
-    await page.click(".time-zone-link")
-    await expect(page.locator("#time-zone")).to_have_value("Asia/Seoul")
-    await shoot(page, "time-zone-page")
-    assert errors == []
-    await context.close()
+    async with agent_page(
+        browser,
+        server,
+        agent.email,
+        viewport={"width": 1280, "height": 900},
+        timezone_id="Asia/Seoul",
+    ) as page:
+        async with db.read() as session:
+            stored = await session.execute(
+                text("SELECT time_zone FROM agent WHERE id = :i"), {"i": agent.id}
+            )
+            assert stored.scalar_one() == "Asia/Seoul"
+        await page.goto(f"{server.url}/conversations/{result.conversation_id}")
+        expect = playwright_api.expect
+        message = page.locator(f"#m{result.message_id}")
+        await expect(message.locator("time").first).to_have_text("08:30")
+        day = page.locator("#timeline li.day").first
+        await expect(day).to_have_attribute("data-day", seoul_yesterday.isoformat())
+        await expect(day).to_have_text("Yesterday")
+        await expect(page.locator(".time-zone-link")).to_have_text("Asia/Seoul")
+        await shoot(page, "conversation-seoul-time")
+        await page.click(".time-zone-link")
+        await expect(page.locator("#time-zone")).to_have_value("Asia/Seoul")
+        await shoot(page, "time-zone-page")
 
 
 async def test_an_attribute_set_by_another_agent_appears_in_the_open_panel(
@@ -70,26 +68,21 @@ async def test_an_attribute_set_by_another_agent_appears_in_the_open_panel(
     editor = await make_agent(db, inboxes=[api])
     result = await ingest(db, inbound(api, "hi", email="live@example.org"), settings)
     url = f"/conversations/{result.conversation_id}"
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await sign_in(page, server.url, viewer.email)
-    await page.goto(f"{server.url}{url}")
-    expect = playwright_api.expect
-    await expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
-    await expect(page.locator("#customer-live dl.attributes dt")).to_have_count(0)
-    async with server.client() as client:  # the other agent, in another browser
-        await login(client, editor.email)
-        token = csrf_from((await client.get(url)).text)
-        edited = await client.post(
-            f"{url}/customer", data={"key": "plan", "value": "gold", "_csrf_token": token}
+    async with agent_page(
+        browser, server, viewer.email, url, viewport={"width": 1280, "height": 900}
+    ) as page:
+        expect = playwright_api.expect
+        await expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+        await expect(page.locator("#customer-live dl.attributes dt")).to_have_count(0)
+        async with server.client() as client:  # the other agent, in another browser
+            await login(client, editor.email)
+            token = csrf_from((await client.get(url)).text)
+            edited = await client.post(
+                f"{url}/customer", data={"key": "plan", "value": "gold", "_csrf_token": token}
+            )
+            assert edited.status_code == 303
+        await expect(page.locator("#customer-live dl.attributes dt")).to_have_text(
+            ["plan"], timeout=5000
         )
-        assert edited.status_code == 303
-    await expect(page.locator("#customer-live dl.attributes dt")).to_have_text(
-        ["plan"], timeout=5000
-    )
-    await expect(page.locator("#customer-live dl.attributes dd").first).to_contain_text("gold")
-    await shoot(page, "customer-panel-live-attribute")
-    assert errors == []
-    await context.close()
+        await expect(page.locator("#customer-live dl.attributes dd").first).to_contain_text("gold")
+        await shoot(page, "customer-panel-live-attribute")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,47 @@ async def sign_in(page, url: str, email: str) -> None:
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{url}/")
+
+
+async def open_agent_page(
+    browser,
+    server,
+    email: str,
+    path: str | None = None,
+    *,
+    init_script: str | None = None,
+    **context_options,
+):
+    """A page in a fresh browser context (`context_options` go to `new_context`: viewport,
+    timezone_id, locale...; `init_script` runs before every page script), signed in as `email`
+    and, given a `path`, gone to it. Returns the context, the page and the list its uncaught
+    script errors are collected into; the caller closes the context (see `agent_page`)."""
+    context = await browser.new_context(**context_options)
+    try:
+        if init_script is not None:
+            await context.add_init_script(init_script)
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await sign_in(page, server.url, email)
+        if path is not None:
+            await page.goto(f"{server.url}{path}")
+    except BaseException:
+        await context.close()
+        raise
+    return context, page, errors
+
+
+@asynccontextmanager
+async def agent_page(browser, server, email: str, path: str | None = None, **options):
+    """`open_agent_page` for one block: yields the page; on leaving, asserts the page raised no
+    uncaught script error, and closes the context either way."""
+    context, page, errors = await open_agent_page(browser, server, email, path, **options)
+    try:
+        yield page
+        assert errors == []
+    finally:
+        await context.close()
 
 
 async def test_login_conversation_reply_and_a_live_simulated_message(server, db, settings, browser):
