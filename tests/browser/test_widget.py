@@ -3,27 +3,23 @@ the agent's reply appears in the widget, and a reload keeps the conversation."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
-from tests.browser.test_ui import sign_in
+from tests.browser.test_ui import (  # noqa: F401  (fixtures and the chromium skip mark)
+    SCREENS,
+    _screens_folder,
+    browser,
+    playwright_api,
+    pytestmark,
+    sign_in,
+)
 from tests.connectors.provider_server import Answer, ProviderServer
 from tests.connectors.test_webchat import png
 from tests.factories import make_agent, make_inbox
 from tests.web.support import wait_for_message
 
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="playwright is not installed (pip install -e '.[test]')"
-)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    not os.access(CHROMIUM, os.X_OK),
-    reason=f"Debian's chromium is missing at {CHROMIUM} (scripts/install-test-tools installs it)",
-)
 PAGE = """<!doctype html><html lang="en"><head><style>*{color:red!important}</style></head>
 <body><h1>Shop</h1><script src="{src}" data-lang="en" async></script></body></html>"""
 
@@ -35,27 +31,30 @@ def shop():
         yield site
 
 
-@pytest.fixture
-async def browser():
-    async with playwright_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        yield chromium
-        await chromium.close()
-
-
-async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(server, db, browser, shop):
-    inbox = await make_inbox(
+async def shop_chat(db, shop):
+    """The webchat inbox the shop's site (its only allowed origin) embeds."""
+    return await make_inbox(
         db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
     )
-    agent = await make_agent(db, inboxes=[inbox])
-    expect = playwright_api.expect
-    page = await browser.new_page()
-    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}")
+
+
+async def open_shop_widget(page, server, shop, inbox, *, lang: str = "en") -> None:
+    """The shop serves its page with `inbox`'s widget (in `lang`); the visitor goes there and
+    opens the chat."""
+    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}").replace(
+        'data-lang="en"', f'data-lang="{lang}"'
+    )
     shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
     await page.goto(f"{shop.url}/")
     await page.click("button.bubble")
+
+
+async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(server, db, browser, shop):
+    inbox = await shop_chat(db, shop)
+    agent = await make_agent(db, inboxes=[inbox])
+    expect = playwright_api.expect
+    page = await browser.new_page()
+    await open_shop_widget(page, server, shop, inbox)
     await page.fill("textarea", "Is the blue kettle in stock?")
     await page.press("textarea", "Enter")
     await expect(page.locator(".m.in")).to_have_count(1)
@@ -83,9 +82,7 @@ async def test_a_visitor_chats_with_an_agent_and_keeps_the_conversation(server, 
 
 
 async def test_the_faq_bot_answers_first_and_hands_over_on_request(server, db, browser, shop):
-    inbox = await make_inbox(
-        db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
-    )
+    inbox = await shop_chat(db, shop)
     admin = await make_agent(db, admin=True)
     async with server.client(admin.token) as client:
         entry = {
@@ -96,10 +93,7 @@ async def test_the_faq_bot_answers_first_and_hands_over_on_request(server, db, b
         assert (await client.post("/api/v1/faq", json=entry)).status_code == 201
     expect = playwright_api.expect
     page = await browser.new_page()
-    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}")
-    shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
-    await page.goto(f"{shop.url}/")
-    await page.click("button.bubble")
+    await open_shop_widget(page, server, shop, inbox)
     await page.fill("textarea", "How much does shipping cost?")
     await page.press("textarea", "Enter")
     # The bot matches, the outbox sends, the bus carries it to the widget: on a loaded 2-core
@@ -113,27 +107,14 @@ async def test_the_faq_bot_answers_first_and_hands_over_on_request(server, db, b
     await expect(page.locator("button.human")).to_be_hidden()
 
 
-SCREENS = Path(os.environ.get("INBOX_SCREENSHOTS", "/tmp/screens"))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _screens_folder():
-    SCREENS.mkdir(parents=True, exist_ok=True)
-
-
 async def test_a_visitors_image_and_typing_reach_the_agent_and_the_agents_face_the_widget(
     server, db, browser, shop
 ):
-    inbox = await make_inbox(
-        db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
-    )
+    inbox = await shop_chat(db, shop)
     agent = await make_agent(db, inboxes=[inbox], name="Minji Park")
     expect = playwright_api.expect
     visitor = await browser.new_page(viewport={"width": 900, "height": 700})
-    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}")
-    shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
-    await visitor.goto(f"{shop.url}/")
-    await visitor.click("button.bubble")
+    await open_shop_widget(visitor, server, shop, inbox)
     await visitor.fill("textarea", "The kettle arrived like this")
     await visitor.press("textarea", "Enter")
     await expect(visitor.locator(".m.in")).to_have_count(1)
@@ -184,16 +165,11 @@ async def test_a_visitors_image_and_typing_reach_the_agent_and_the_agents_face_t
 
 
 async def test_the_widget_shows_an_agents_files_as_links_and_thumbnails(server, db, browser, shop):
-    inbox = await make_inbox(
-        db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
-    )
+    inbox = await shop_chat(db, shop)
     agent = await make_agent(db, inboxes=[inbox])
     expect = playwright_api.expect
     page = await browser.new_page()
-    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}")
-    shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
-    await page.goto(f"{shop.url}/")
-    await page.click("button.bubble")
+    await open_shop_widget(page, server, shop, inbox)
     await page.fill("textarea", "Can I get the manual?")
     await page.press("textarea", "Enter")
     await expect(page.locator(".m.in")).to_have_count(1)
@@ -218,18 +194,11 @@ async def test_the_widget_shows_an_agents_files_as_links_and_thumbnails(server, 
 
 
 async def test_a_refused_file_is_explained_in_korean_and_stores_nothing(server, db, browser, shop):
-    inbox = await make_inbox(
-        db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
-    )
+    inbox = await shop_chat(db, shop)
     agent = await make_agent(db, inboxes=[inbox])
     expect = playwright_api.expect
     page = await browser.new_page(viewport={"width": 900, "height": 700})
-    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}").replace(
-        'data-lang="en"', 'data-lang="ko"'
-    )
-    shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
-    await page.goto(f"{shop.url}/")
-    await page.click("button.bubble")
+    await open_shop_widget(page, server, shop, inbox, lang="ko")
     await page.set_input_files(
         "input[type=file]",
         files=[{"name": "setup.exe", "mimeType": "image/png", "buffer": b"MZ\x90\x00" * 64}],

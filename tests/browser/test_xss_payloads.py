@@ -6,8 +6,7 @@ no element the payload spells out exists in the page."""
 from __future__ import annotations
 
 from tests.browser.test_ui import browser, playwright_api, pytestmark, shoot, sign_in  # noqa: F401
-from tests.browser.test_widget import PAGE, SCREENS, shop  # noqa: F401
-from tests.connectors.provider_server import Answer
+from tests.browser.test_widget import SCREENS, open_shop_widget, shop, shop_chat  # noqa: F401
 from tests.factories import make_agent, make_inbox
 from tests.web.support import customer_writes
 
@@ -94,18 +93,13 @@ async def test_an_agents_name_and_reply_with_script_payloads_show_as_text_in_the
     browser,
     shop,
 ):
-    inbox = await make_inbox(
-        db, "webchat", "Shop chat", {"allowed_origins": [shop.url], "identity_secret": "s" * 32}
-    )
+    inbox = await shop_chat(db, shop)
     name = f"{IMG}<script>alert(2)</script>"
     agent = await make_agent(db, inboxes=[inbox], name=name)
     expect = playwright_api.expect
     page = await browser.new_page(viewport={"width": 900, "height": 700})
     seen = watch_dialogs(page)
-    html = PAGE.replace("{src}", f"{server.url}/widget.js?inbox={inbox.token}")
-    shop.route("GET", "/", Answer(200, html.encode(), {"Content-Type": "text/html"}))
-    await page.goto(f"{shop.url}/")
-    await page.click("button.bubble")
+    await open_shop_widget(page, server, shop, inbox)
     await page.fill("textarea", "Is this safe?")
     await page.press("textarea", "Enter")
     await expect(page.locator(".m.in")).to_have_count(1)
