@@ -62,7 +62,7 @@ async def post_message(
     if "\x00" in body:
         raise Invalid("NUL characters are not allowed")
     if len(body) > max_length:
-        raise Invalid(f"text is longer than {max_length} characters")
+        raise Invalid("text is longer than %(limit)s characters", limit=max_length)
 
     async def work(tx: Tx) -> dict[str, Any]:
         conversation = await visible_conversation(tx.session, viewer, conversation_id)
@@ -227,7 +227,7 @@ async def decide_suggestion(
         await visible_customer(tx.session, viewer, suggestion.customer_id)
         await visible_customer(tx.session, viewer, suggestion.other_id)
         if suggestion.status != "pending":
-            raise Invalid(f"this suggestion is already {suggestion.status}")
+            raise Invalid("this suggestion is already %(status)s", status=suggestion.status)
         result: dict[str, Any] = {"id": suggestion.id, "status": "rejected"}
         if accept:
             survivor, merged = sorted((suggestion.customer_id, suggestion.other_id))

@@ -62,7 +62,7 @@ async def create_agent(
 
     async def work(tx: Tx) -> IssuedAgent:
         if await tx.session.scalar(select(Agent.id).where(Agent.email == address)):
-            raise Conflict(f"an agent with email {address} already exists")
+            raise Conflict("an agent with email %(email)s already exists", email=address)
         agent = Agent(
             email=address,
             name=name.strip()[:200],
@@ -198,7 +198,7 @@ def valid_time_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(f"unknown time zone: {name}") from None
+        raise Invalid("unknown time zone: %(zone)s", zone=name) from None
     return name
 
 

@@ -21,7 +21,9 @@ def check_avatar_url(url: str | None) -> str | None:
     parts = urlsplit(url)
     # The widget puts it in an <img src> on customers' pages: no javascript:, data: or paths.
     if len(url) > MAX_URL or parts.scheme not in ("https", "http") or not parts.hostname:
-        raise Invalid(f"avatar_url must be an http(s) URL of at most {MAX_URL} characters")
+        raise Invalid(
+            "avatar_url must be an http(s) URL of at most %(most)s characters", most=MAX_URL
+        )
     if any(c.isspace() or not c.isprintable() for c in url):
         raise Invalid("avatar_url must not contain spaces or control characters")
     return url

@@ -67,9 +67,11 @@ def check_reply(data: Any, *, partial: bool = False) -> dict[str, Any]:
         if key in data or not partial:
             value = data.get(key)
             if not isinstance(value, str) or not value.strip():
-                raise Invalid(f"{key} is required and must be text")
+                raise Invalid("%(field)s is required and must be text", field=key)
             if len(value) > limit or "\x00" in value:
-                raise Invalid(f"{key} must be at most {limit} characters of text")
+                raise Invalid(
+                    "%(field)s must be at most %(limit)s characters of text", field=key, limit=limit
+                )
             out[key] = value.strip() if key == "title" else value
     if "shared" in data:
         if not isinstance(data["shared"], bool):
@@ -169,7 +171,7 @@ async def _refuse_taken(
         query = query.where(CannedReply.owner_id == owner)
     found = await session.scalar(query)
     if found is not None and found != own_id:
-        raise Conflict(f"the shortcut /{shortcut} is already taken")
+        raise Conflict("the shortcut /%(shortcut)s is already taken", shortcut=shortcut)
 
 
 def _emit(tx: Tx, type_: str, reply: CannedReply) -> None:

@@ -25,14 +25,14 @@ MAX_VALUE = 1000
 
 def _clean(value: str, field: str, limit: int, *, required: bool) -> str:
     if not isinstance(value, str):
-        raise Invalid(f"{field} must be text")
+        raise Invalid("%(field)s must be text", field=field)
     if any(not c.isprintable() for c in value):
-        raise Invalid(f"{field} may not contain control characters")
+        raise Invalid("%(field)s may not contain control characters", field=field)
     cleaned = value.strip()
     if required and not cleaned:
-        raise Invalid(f"{field} is required")
+        raise Invalid("%(field)s is required", field=field)
     if len(cleaned) > limit:
-        raise Invalid(f"{field} is longer than {limit} characters")
+        raise Invalid("%(field)s is longer than %(limit)s characters", field=field, limit=limit)
     return cleaned
 
 
@@ -65,7 +65,7 @@ async def update_customer(
         for key in removals:
             attributes.pop(key, None)
         if len(attributes) > MAX_ATTRIBUTES:
-            raise Invalid(f"a customer has at most {MAX_ATTRIBUTES} attributes")
+            raise Invalid("a customer has at most %(most)s attributes", most=MAX_ATTRIBUTES)
         customer.attributes = attributes  # a new dict, so the JSON column is written
         tx.session.add(customer)
         await tx.session.flush()

@@ -47,7 +47,7 @@ def normalise_label(raw: str) -> str:
     if not name:
         raise Invalid("a label needs a name")
     if len(name) > LABEL_MAX:
-        raise Invalid(f"a label has at most {LABEL_MAX} characters")
+        raise Invalid("a label has at most %(most)s characters", most=LABEL_MAX)
     if not _LABEL.fullmatch(name):
         raise Invalid("a label has only letters, digits, '-' and '_'")
     return name

@@ -49,23 +49,27 @@ _TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{
 def checked_files(files: Sequence[OutboundAttachment], limits: Limits) -> list[OutboundAttachment]:
     """The files as they will be stored (sanitised name, plain type); refuses bad ones (4xx)."""
     if len(files) > MAX_FILES:
-        raise Invalid(f"at most {MAX_FILES} files can be attached to one reply")
+        raise Invalid("at most %(most)s files can be attached to one reply", most=MAX_FILES)
     total = 0
     kept = []
     for item in files:
         name = safe_filename(item.filename)
         if not item.data:
-            raise Invalid(f"{name} is empty")
+            raise Invalid("%(name)s is empty", name=name)
         if len(item.data) > limits.attachment:
-            raise TooLarge(f"{name} is larger than {limits.attachment} bytes")
+            raise TooLarge(
+                "%(name)s is larger than %(limit)s bytes", name=name, limit=limits.attachment
+            )
         total += len(item.data)
         content_type = _content_type(item.content_type, name)
         suffix = PurePosixPath(name.lower()).suffix.lstrip(".")
         if suffix in REFUSED_EXTENSIONS or content_type in REFUSED_TYPES:
-            raise Unsupported(f"{name}: programs and scripts cannot be sent to customers")
+            raise Unsupported(
+                "%(name)s: programs and scripts cannot be sent to customers", name=name
+            )
         kept.append(OutboundAttachment(name, content_type, item.data))
     if total > limits.mime_body:
-        raise TooLarge(f"the files together are larger than {limits.mime_body} bytes")
+        raise TooLarge("the files together are larger than %(limit)s bytes", limit=limits.mime_body)
     return kept
 
 

@@ -23,26 +23,28 @@ log = logging.getLogger(__name__)
 def _error(
     request: Request[Any, Any, Any],
     status: int,
-    message: str,
+    error: str | BaseException,
     headers: dict[str, str] | None = None,
+    *,
+    default: str = "",
 ) -> Response[Any]:
     # `detail` is the shape the OpenAPI schema publishes for errors; `error` is kept for clients.
-    message = translate_error(request, message)
+    message = translate_error(request, error if str(error) else default)
     body = {"error": message, "detail": message, "status_code": status}
     return Response(body, status_code=status, headers=headers)
 
 
 def not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return _error(request, 404, str(exc) or "not found")
+    return _error(request, 404, exc, default="not found")
 
 
 def invalid(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status = 413 if isinstance(exc, TooLarge) else 415 if isinstance(exc, Unsupported) else 400
-    return _error(request, status, str(exc) or "invalid request")
+    return _error(request, status, exc, default="invalid request")
 
 
 def conflict(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    return _error(request, 409, str(exc) or "conflict")
+    return _error(request, 409, exc, default="conflict")
 
 
 def forbidden(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

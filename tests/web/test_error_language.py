@@ -4,6 +4,7 @@ the REST API keeps answering in English, and a message carrying user input stays
 import pytest
 
 from inbox.ingest import ingest
+from inbox.models import LABEL_MAX
 from tests.factories import inbound, make_agent, make_inbox
 from tests.web.test_pages import csrf_from, login
 
@@ -118,3 +119,47 @@ async def test_an_error_carrying_user_input_stays_escaped_in_the_page(server, db
     assert refused.status_code == 400 and '<html lang="ko">' in refused.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in refused.text
     assert "<script>alert(1)" not in refused.text
+
+
+async def test_a_message_with_values_is_translated_around_them(server, db, korean_agent):
+    agent, conversation_id = korean_agent
+    long_label = "x" * (LABEL_MAX + 1)
+    async with server.client() as client:
+        await login(client, agent.email)
+        url = f"/conversations/{conversation_id}"
+        token = csrf_from((await client.get(url)).text)
+        zone = await client.post(
+            "/time-zone", headers=JSON, data={"time_zone": "Mars/Olympus", "_csrf_token": token}
+        )
+        label = await client.post(
+            f"{url}/labels", headers=JSON, data={"label": long_label, "_csrf_token": token}
+        )
+    async with server.client(agent.token) as api:
+        english = await api.post(
+            f"/api/v1/conversations/{conversation_id}/labels",
+            headers=KOREAN,
+            json={"label": long_label},
+        )
+    assert zone.status_code == 400
+    assert zone.json()["error"] == "알 수 없는 시간대: Mars/Olympus"
+    assert label.json()["error"] == f"라벨은 {LABEL_MAX}자까지 쓸 수 있습니다"
+    assert english.json()["error"] == f"a label has at most {LABEL_MAX} characters"
+
+
+async def test_an_admin_sees_a_taken_email_in_korean_with_the_email_in_it(server, db):
+    admin = await make_agent(db, "ada@support.example", name="Ada", admin=True)
+    await make_agent(db, "bo@support.example")
+    async with server.client() as client:
+        await login(client, admin.email)
+        token = await choose_korean(client)
+        again = await client.post(
+            "/admin/agents",
+            data={
+                "email": "bo@support.example",
+                "name": "Bo",
+                "password": "long enough!",
+                "_csrf_token": token,
+            },
+        )
+    assert again.status_code == 400
+    assert "이메일이 bo@support.example인 상담원이 이미 있습니다" in again.text

@@ -1,5 +1,6 @@
 """The agent UI speaks English or Korean: the browser's choice before login, the agent's after."""
 
+import re
 from pathlib import Path
 
 from jinja2 import Environment
@@ -79,3 +80,15 @@ def test_every_template_string_has_a_korean_translation():
                 if text and text not in korean:
                     missing.append(f"{path.relative_to(TEMPLATES)}: {text!r}")
     assert not missing, "\n".join(missing)
+
+
+def test_every_translation_keeps_the_placeholders_of_its_english_source():
+    # A Korean string filled with the English string's values must find each one (a missing
+    # or renamed %(name)s would turn a refusal into a 500).
+    placeholder = re.compile(r"%\((\w+)\)s")
+    broken = [
+        english
+        for english, korean in catalog("ko").items()
+        if sorted(placeholder.findall(english)) != sorted(placeholder.findall(korean))
+    ]
+    assert broken == []

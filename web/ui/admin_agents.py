@@ -55,7 +55,7 @@ class AdminAgentsController(Controller):
             )
         except (Invalid, Conflict) as exc:
             form = {k: data.get(k, "") for k in ("email", "name", "role")}
-            error = translate_error(request, str(exc))
+            error = translate_error(request, exc)
             return await self._list(runtime, ui_viewer, error=error, form=form, status=400)
         return Redirect(f"/admin/agents/{issued.id}", status_code=303)
 
@@ -97,7 +97,7 @@ class AdminAgentsController(Controller):
                 raise NotFound("no such change")
         except (Invalid, Conflict) as exc:
             status = 409 if isinstance(exc, Conflict) else 400
-            error = translate_error(request, str(exc))
+            error = translate_error(request, exc)
             return await self._detail(runtime, ui_viewer, agent_id, error=error, status=status)
         return Redirect(f"/admin/agents/{agent_id}?saved={change}", status_code=303)
 

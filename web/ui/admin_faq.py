@@ -121,7 +121,7 @@ class AdminFaqController(Controller):
         try:
             await store.create_entry(runtime.db, fields)
         except Invalid as exc:
-            return form_page({**EMPTY, **fields}, admin, translate_error(request, str(exc)))
+            return form_page({**EMPTY, **fields}, admin, translate_error(request, exc))
         return Redirect("/admin/faq", status_code=303)
 
     @get("/{entry_id:int}")
@@ -148,7 +148,7 @@ class AdminFaqController(Controller):
         try:
             await store.update_entry(runtime.db, entry_id, fields)
         except Invalid as exc:
-            error = translate_error(request, str(exc))
+            error = translate_error(request, exc)
             return form_page({**EMPTY, **fields, "id": entry_id}, admin, error)
         return Redirect("/admin/faq", status_code=303)
 
@@ -212,6 +212,6 @@ class AdminFaqController(Controller):
             items = transfer.parse_bytes(content, upload.filename)
             created, updated = await store.import_entries(runtime.db, items)
         except Invalid as exc:
-            error = translate_error(request, str(exc))
+            error = translate_error(request, exc)
             return await list_page(runtime, admin, {}, import_error=error)
         return Redirect(f"/admin/faq?created={created}&updated={updated}", status_code=303)

@@ -64,7 +64,7 @@ class AdminInboxesController(Controller):
             config = _prepared(runtime, kind, config_from_form(kind, data))
             inbox = await agents.create_inbox(runtime.db, kind, name, config)
         except (Invalid, Conflict) as exc:
-            error = translate_error(request, str(exc))
+            error = translate_error(request, exc)
             return await self._list(runtime, ui_viewer, error=error, form=data, status=400)
         url = webhook_url(runtime.settings, inbox.kind, inbox.id or 0, inbox.token)
         context = {
@@ -105,7 +105,7 @@ class AdminInboxesController(Controller):
             )
             await update_inbox(runtime.db, inbox_id, data.get("name", ""), config)
         except (Invalid, Conflict) as exc:
-            error = translate_error(request, str(exc))
+            error = translate_error(request, exc)
             return await self._detail(runtime, ui_viewer, inbox_id, error=error, status=400)
         return Redirect(f"/admin/inboxes/{inbox_id}?saved=1", status_code=303)
 
@@ -124,7 +124,7 @@ class AdminInboxesController(Controller):
         try:
             await change_membership(runtime, inbox_id, data)
         except (Invalid, NotFound) as exc:
-            error = translate_error(request, str(exc))
+            error = translate_error(request, exc)
             return await self._detail(runtime, ui_viewer, inbox_id, error=error, status=400)
         return Redirect(f"/admin/inboxes/{inbox_id}", status_code=303)
 

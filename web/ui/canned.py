@@ -120,7 +120,7 @@ async def _create(
     try:
         await canned.create_reply(runtime.db, viewer, {**_fields(data), "shared": not mine})
     except (Invalid, Conflict) as exc:
-        error = translate_error(request, str(exc))
+        error = translate_error(request, exc)
         return await _page(runtime, viewer, mine=mine, error=error, form=_fields(data))
     return Redirect(MINE if mine else SHARED, status_code=303)
 
@@ -140,7 +140,7 @@ async def _change(
         else:
             await canned.update_reply(runtime.db, viewer, reply_id, _fields(data))
     except (Invalid, Conflict) as exc:
-        return await _page(runtime, viewer, mine=mine, error=translate_error(request, str(exc)))
+        return await _page(runtime, viewer, mine=mine, error=translate_error(request, exc))
     return Redirect(MINE if mine else SHARED, status_code=303)
 
 

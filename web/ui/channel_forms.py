@@ -103,10 +103,10 @@ def config_from_form(
 
 def _value(field: ConfigField, raw: str) -> Any:
     if len(raw) > 10_000 or "\x00" in raw:
-        raise Invalid(f"{field.key} is too long")
+        raise Invalid("%(field)s is too long", field=field.key)
     if field.type == "int":
         if not raw.isdigit() or not 0 < int(raw) < 65536:
-            raise Invalid(f"{field.key} must be a port number (1-65535)")
+            raise Invalid("%(field)s must be a port number (1-65535)", field=field.key)
         return int(raw)
     if field.type == "float":
         try:
@@ -114,10 +114,10 @@ def _value(field: ConfigField, raw: str) -> Any:
         except ValueError:
             number = -1.0
         if not 0 <= number <= 1:
-            raise Invalid(f"{field.key} must be a number from 0 to 1")
+            raise Invalid("%(field)s must be a number from 0 to 1", field=field.key)
         return number
     if field.type == "url" and not raw.startswith(("http://", "https://")):
-        raise Invalid(f"{field.key} must be an http:// or https:// URL")
+        raise Invalid("%(field)s must be an http:// or https:// URL", field=field.key)
     if field.type == "choice" and raw not in field.choices:
         raise Invalid(f"{field.key} must be one of {', '.join(field.choices)}")
     if field.type == "list":
@@ -126,9 +126,9 @@ def _value(field: ConfigField, raw: str) -> Any:
         try:
             value = json.loads(raw)
         except ValueError as exc:
-            raise Invalid(f"{field.key} is not valid JSON") from exc
+            raise Invalid("%(field)s is not valid JSON", field=field.key) from exc
         if not isinstance(value, dict):
-            raise Invalid(f"{field.key} must be a JSON object")
+            raise Invalid("%(field)s must be a JSON object", field=field.key)
         return value
     return raw
 

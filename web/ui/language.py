@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
+from inbox.errors import DomainError
 from web.ui.session import NO_BROWSER_STATE
 
 LOCALES = Path(__file__).parent / "locale"
@@ -68,13 +69,17 @@ def translate(language: str, text: str) -> str:
     return text if language == DEFAULT else catalog(language).get(text, text)
 
 
-def translate_error(request: Any, message: str) -> str:
+def translate_error(request: Any, error: str | BaseException) -> str:
     """An error message in the agent UI's language; English on machine paths."""
     # Plain str, never Markup: messages can carry what a user typed, so templates escape them.
-    # Messages built from values (f-strings) match no msgid and stay English.
+    text = str(error)
     if MACHINE_PATH.match(request.url.path):
-        return message
-    return translate(language_of(request), message)
+        return text
+    language = language_of(request)
+    if isinstance(error, DomainError) and error.values:
+        # The template is translated, then filled: the values (a file name, a limit) stay as is.
+        return translate(language, error.template) % error.values
+    return translate(language, text)
 
 
 @pass_context

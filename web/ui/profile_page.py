@@ -16,7 +16,7 @@ from inbox.avatars import set_avatar
 from inbox.errors import Invalid
 from inbox.profile import WrongPassword, change_own_password, own_profile
 from web.runtime import Runtime
-from web.ui.language import language_of, translate
+from web.ui.language import language_of, translate, translate_error
 from web.ui.session import start_session
 from web.ui.throttle import LoginThrottle
 
@@ -52,7 +52,7 @@ class ProfilePageController(Controller):
         try:
             await set_avatar(runtime.db, ui_viewer.agent_id, data.get("avatar_url") or None)
         except Invalid as exc:
-            error = translate(language_of(request), str(exc))
+            error = translate_error(request, exc)
             return await _page(runtime, ui_viewer, avatar_error=error, status=400)
         return Redirect("/profile?saved=avatar", status_code=303)
 
@@ -85,7 +85,7 @@ class ProfilePageController(Controller):
         except Invalid as exc:
             if isinstance(exc, WrongPassword):
                 await throttle.failed(key, address)
-            error = translate(language, str(exc))
+            error = translate_error(request, exc)
             return await _page(runtime, ui_viewer, password_error=error, status=400)
         start_session(request, agent)
         return Redirect("/profile?saved=password", status_code=303)

@@ -70,7 +70,7 @@ class SearchPageController(Controller):
         """Both sections on the first page; `section` with `cursor` pages through one of them."""
         q = q.strip()
         if len(q) > MAX_QUERY:
-            raise Invalid(f"the search is longer than {MAX_QUERY} characters")
+            raise Invalid("the search is longer than %(most)s characters", most=MAX_QUERY)
         if section and section not in SECTIONS:
             raise Invalid("section must be customers or messages")
         if cursor and not section:
