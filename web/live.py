@@ -157,14 +157,15 @@ class Fanout:
     def go_live(self, listener: Listener, last: int) -> None:
         """Replay is done: send what arrived meanwhile (past `last`), then go live."""
         backlog, listener.backlog = listener.backlog or [], None
+        # Passing notices (typing, presence; seq 0) are in no log, so no replay sent them.
+        backlog = [(seq, payload) for seq, payload in backlog if seq > last or seq == 0]
         if listener.writer is None:
             for seq, payload in backlog:
-                if seq > last:
-                    self._hand_single(listener, seq, payload)
+                self._hand_single(listener, seq, payload)
             return
         # Frames still pending for the group are in this backlog too: send those first.
         self._flush()
-        frames = [text_frame(payload) for seq, payload in backlog if seq > last]
+        frames = [text_frame(payload) for _seq, payload in backlog]
         if frames and not listener.writer.write(b"".join(frames)):
             listener.close()
         self._single.discard(listener)

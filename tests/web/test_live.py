@@ -120,3 +120,24 @@ async def test_a_password_change_closes_the_agents_open_sockets(server, db):
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
         await post(server, inbox, "after", "still here")
         assert len(await frames(kept, "message.created", 1)) == 1
+
+
+async def test_a_passing_notice_that_arrives_during_a_replay_is_not_dropped():
+    # A socket that reconnects with since= replays the log first; live frames wait meanwhile
+    # and those the replay already sent are dropped. Typing and presence notices (seq 0) are
+    # in no log: they must come through, or a colleague opening a busy inbox is never seen.
+    from inbox.access import Viewer
+    from web.bus import BusEvent
+    from web.live import Fanout, Listener
+
+    fanout = Fanout()
+    listener = Listener(Viewer(1, False, frozenset({7})), writer=None)
+    fanout.add(listener)
+    replayed = BusEvent(5, "message.created", frozenset({7}), b'{"seq":5}')
+    notice = BusEvent(0, "presence", frozenset({7}), b'{"seq":0,"type":"presence"}')
+    newer = BusEvent(6, "message.created", frozenset({7}), b'{"seq":6}')
+    for event in (replayed, notice, newer):
+        fanout.deliver(event)
+    fanout.go_live(listener, last=5)
+    received = [listener.queue.get_nowait() for _ in range(listener.queue.qsize())]
+    assert received == [notice.frame, newer.frame]
