@@ -64,6 +64,10 @@
   }
 
   document.addEventListener("inbox:open", function () { send("viewing", { hello: true }); });
+  // Deferred scripts run in turn, and a fast socket can open before this one runs: then the
+  // "inbox:open" above was missed, so say hello now.
+  const liveState = document.getElementById("live-state");
+  if (liveState && liveState.dataset.state === "live") send("viewing", { hello: true });
   setInterval(function () { send("viewing"); render(); }, HEARTBEAT);
   window.addEventListener("pagehide", function () { send("left"); });
 
