@@ -32,6 +32,21 @@ async def korean_agent(server, db, settings):
     return agent, result.conversation_id
 
 
+@pytest.fixture
+async def korean_admin(server, db):
+    """An admin's browser session in Korean, and its CSRF token."""
+    admin = await make_agent(db, "ada@support.example", name="Ada", admin=True)
+    async with server.client() as client:
+        await login(client, admin.email)
+        yield client, await choose_korean(client)
+
+
+async def invite(client, token, email, name):
+    """The admin page's form that adds an agent."""
+    data = {"email": email, "name": name, "password": "long enough!", "_csrf_token": token}
+    return await client.post("/admin/agents", data=data)
+
+
 async def test_the_conversation_pages_scripts_get_domain_errors_in_korean(server, korean_agent):
     agent, conversation_id = korean_agent
     url = f"/conversations/{conversation_id}"
@@ -68,32 +83,21 @@ async def test_the_api_answers_in_english_even_to_a_korean_agent(server, korean_
     assert label.json()["error"] == "a label has only letters, digits, '-' and '_'"
 
 
-async def test_admin_forms_explain_refusals_in_the_agents_language(server, db):
-    admin = await make_agent(db, "ada@support.example", name="Ada", admin=True)
-    async with server.client() as client:
-        await login(client, admin.email)
-        token = await choose_korean(client)
-        agent = await client.post(
-            "/admin/agents",
-            data={
-                "email": "new@support.example",
-                "name": " ",
-                "password": "long enough!",
-                "_csrf_token": token,
-            },
-        )
-        inbox = await client.post(
-            "/admin/inboxes", data={"kind": "api", "name": "", "_csrf_token": token}
-        )
-        canned = await client.post(
-            "/admin/canned-replies",
-            data={"shortcut": "no spaces", "title": "T", "body": "B", "_csrf_token": token},
-        )
-        faq_import = await client.post(
-            "/admin/faq/import",
-            data={"_csrf_token": token},
-            files={"file": ("", b"", "application/octet-stream")},
-        )
+async def test_admin_forms_explain_refusals_in_the_agents_language(korean_admin):
+    client, token = korean_admin
+    agent = await invite(client, token, "new@support.example", " ")
+    inbox = await client.post(
+        "/admin/inboxes", data={"kind": "api", "name": "", "_csrf_token": token}
+    )
+    canned = await client.post(
+        "/admin/canned-replies",
+        data={"shortcut": "no spaces", "title": "T", "body": "B", "_csrf_token": token},
+    )
+    faq_import = await client.post(
+        "/admin/faq/import",
+        data={"_csrf_token": token},
+        files={"file": ("", b"", "application/octet-stream")},
+    )
     for page in (agent, inbox, canned, faq_import):
         assert page.status_code == 400 and '<html lang="ko">' in page.text
     assert '<p class="error" role="alert" id="admin-error">이름을 입력하세요</p>' in agent.text
@@ -102,20 +106,9 @@ async def test_admin_forms_explain_refusals_in_the_agents_language(server, db):
     assert "가져올 .csv 또는 .yaml 파일을 고르세요" in faq_import.text
 
 
-async def test_an_error_carrying_user_input_stays_escaped_in_the_page(server, db):
-    admin = await make_agent(db, "ada@support.example", name="Ada", admin=True)
-    async with server.client() as client:
-        await login(client, admin.email)
-        token = await choose_korean(client)
-        refused = await client.post(
-            "/admin/agents",
-            data={
-                "email": "<script>alert(1)</script>",
-                "name": "Mallory",
-                "password": "long enough!",
-                "_csrf_token": token,
-            },
-        )
+async def test_an_error_carrying_user_input_stays_escaped_in_the_page(korean_admin):
+    client, token = korean_admin
+    refused = await invite(client, token, "<script>alert(1)</script>", "Mallory")
     assert refused.status_code == 400 and '<html lang="ko">' in refused.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in refused.text
     assert "<script>alert(1)" not in refused.text
@@ -146,20 +139,9 @@ async def test_a_message_with_values_is_translated_around_them(server, db, korea
     assert english.json()["error"] == f"a label has at most {LABEL_MAX} characters"
 
 
-async def test_an_admin_sees_a_taken_email_in_korean_with_the_email_in_it(server, db):
-    admin = await make_agent(db, "ada@support.example", name="Ada", admin=True)
+async def test_an_admin_sees_a_taken_email_in_korean_with_the_email_in_it(db, korean_admin):
+    client, token = korean_admin
     await make_agent(db, "bo@support.example")
-    async with server.client() as client:
-        await login(client, admin.email)
-        token = await choose_korean(client)
-        again = await client.post(
-            "/admin/agents",
-            data={
-                "email": "bo@support.example",
-                "name": "Bo",
-                "password": "long enough!",
-                "_csrf_token": token,
-            },
-        )
+    again = await invite(client, token, "bo@support.example", "Bo")
     assert again.status_code == 400
     assert "이메일이 bo@support.example인 상담원이 이미 있습니다" in again.text
