@@ -16,7 +16,7 @@ class Viewer:
     agent_id: int
     is_admin: bool
     inbox_ids: frozenset[int]
-    locale: str = "en"
+    locale: str = "en"  # the UI language the agent chose; "" follows the browser
     time_zone: str = ""  # IANA name the agent's UI shows times in; "" until set (UTC)
 
     @property

@@ -176,7 +176,7 @@ LOCALES = ("en", "ko")
 
 
 async def set_locale(db: Database, agent_id: int, locale: str) -> None:
-    """The agent's UI language (English or Korean)."""
+    """The agent's UI language (English or Korean), kept in any browser from now on."""
     if locale not in LOCALES:
         raise Invalid(f"locale must be one of {', '.join(LOCALES)}")
 
@@ -185,6 +185,7 @@ async def set_locale(db: Database, agent_id: int, locale: str) -> None:
         if agent is None:
             raise Invalid("no such agent")
         agent.locale = locale
+        agent.locale_chosen = True
         tx.session.add(agent)
 
     await db.run_write(work)
@@ -267,7 +268,11 @@ async def _agent_with_inboxes(
 
 def _viewer(agent: Agent, inboxes: frozenset[int]) -> Viewer:
     return Viewer(
-        agent.id or 0, agent.role == Role.admin, inboxes, agent.locale, agent.time_zone or ""
+        agent.id or 0,
+        agent.role == Role.admin,
+        inboxes,
+        agent.locale if agent.locale_chosen else "",  # "": the browser's language
+        agent.time_zone or "",
     )
 
 

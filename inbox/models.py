@@ -77,6 +77,7 @@ class Agent(SQLModel, table=True):
     active: bool = Field(default=True)
     session_version: int = Field(default=1)
     locale: str = Field(default="en", max_length=8)
+    locale_chosen: bool = Field(default=False)  # until then the UI follows the browser
     avatar_url: str | None = Field(default=None, max_length=500)  # shown in the chat widget
     time_zone: str | None = Field(default=None, max_length=64)  # IANA name; None until set
     created_at: datetime = Field(default_factory=utcnow)

@@ -57,6 +57,23 @@ async def test_an_agent_chooses_korean_and_keeps_it_in_any_browser(server, db):
     assert "로그아웃" in again.text
 
 
+async def test_a_new_agent_follows_the_browser_until_choosing_english(server, db):
+    agent = await make_agent(db)
+    korean_browser = {"Accept-Language": "ko-KR,ko;q=0.9"}
+    async with server.client() as client:
+        await login(client, agent.email)
+        before = await client.get("/", headers=korean_browser)
+        await client.post(
+            "/language",
+            data={"language": "en", "next": "/", "_csrf_token": csrf_from(before.text)},
+        )
+        after = await client.get("/", headers=korean_browser)
+    # Signed in, a new agent keeps the login page's language: the browser's.
+    assert '<html lang="ko">' in before.text
+    # Once English is chosen, it sticks even in a Korean browser.
+    assert '<html lang="en">' in after.text and "Conversations" in after.text
+
+
 async def test_an_unknown_language_is_refused_and_changes_nothing(server, db):
     agent = await make_agent(db)
     async with server.client() as client:
