@@ -1,5 +1,5 @@
-"""IMAP polling (aioimaplib): fetch `UID last+1:*`, ingest each mail with the cursor in the same
-transaction, mark it \\Seen only after the commit, IDLE between rounds where the server can."""
+"""IMAP polling (aioimaplib): fetch `UID last+1:*`, ingest each mail, mark it \\Seen after the
+commit and only then move the cursor past it; IDLE between rounds where the server can."""
 
 from __future__ import annotations
 
@@ -135,16 +135,16 @@ class MailboxPoller:
         messages = [item for item in items if isinstance(item, InboundMessage)]
         try:
             if messages:
-                await ingest(self.db, messages[0], self.settings, cursor=cursor)
-            else:
-                await save_cursor(self.db, cursor)
+                await ingest(self.db, messages[0], self.settings)
         except (Invalid, TooLarge) as exc:
             # It can never be stored; left unseen in the mailbox for a person to look at.
             log.warning("inbox %s UID %s refused: %s", self.inbox.id, uid, exc)
             await save_cursor(self.db, cursor)
             return
-        # Only now, after the commit: a crash before this line re-fetches and dedupes.
+        # Seen after the commit, and the cursor moves only then: a crash anywhere before the
+        # cursor is saved fetches the mail again, ingest dedupes it, and it is marked then.
         await self.client.uid("store", str(uid), "+FLAGS", "(\\Seen)")
+        await save_cursor(self.db, cursor)
 
     async def _wait(self, stop: asyncio.Event) -> None:
         if not self.client.has_capability("IDLE"):
