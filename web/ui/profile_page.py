@@ -3,12 +3,11 @@ their replies, and their password."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from inbox.access import Viewer
@@ -17,10 +16,10 @@ from inbox.errors import Invalid
 from inbox.profile import WrongPassword, change_own_password, own_profile
 from web.runtime import Runtime
 from web.ui.language import language_of, translate, translate_error
+from web.ui.pages import Form
 from web.ui.session import start_session
 from web.ui.throttle import LoginThrottle
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 SAVED = {"avatar": "Your picture is saved.", "password": "Your password is changed."}
 
 
