@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -21,7 +19,7 @@ from websockets.asyncio.client import connect
 from inbox.settings import Limits
 from tests.connectors.provider_server import Answer, ProviderServer
 from tests.factories import count, make_agent, make_inbox
-from tests.web.support import customer_writes, messages_of, wait_for_message
+from tests.web.support import customer_writes, messages_of, run_cli, wait_for_message
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
 ROOT = Path(__file__).resolve().parents[2]
@@ -411,23 +409,6 @@ async def test_a_bot_api_outage_is_retried(server, db, inbox, agent, bot_api):
 
 
 # --- create-inbox registers the webhook ------------------------------------------------------
-
-
-async def run_cli(settings, *args: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
-    env.update(INBOX_DATABASE_URL=settings.database_url, INBOX_PUBLIC_URL="https://inbox.test")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "web.cli",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, out.decode(), err.decode()
 
 
 async def stored_config(db, inbox_id: int) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from websockets.exceptions import InvalidStatus
 
 from tests.conftest import PG_URL, REDIS_URL, LiveServer
 from tests.factories import make_agent, make_inbox
-from tests.web.support import customer_writes, messages_of, wait_for_message
+from tests.web.support import customer_writes, messages_of, run_cli, wait_for_message
 from web.app import create_app, server_options
 from web.runtime import Runtime
 
@@ -415,23 +415,6 @@ async def test_an_agents_private_note_typing_stays_with_the_agents(server, db, i
             told = await frame(alice_ws)
     assert (note.status_code, reply.status_code) == (202, 202)
     assert told["type"] == "typing" and told["agent_name"] == "Jamie Agent"
-
-
-async def run_cli(settings, *args: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
-    env.update(INBOX_DATABASE_URL=settings.database_url, INBOX_PUBLIC_URL="https://inbox.test")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "web.cli",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, out.decode(), err.decode()
 
 
 async def test_create_inbox_generates_the_identity_secret(server, settings, db):

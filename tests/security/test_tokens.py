@@ -6,8 +6,6 @@ hmac.compare_digest in inbox/agents.py and every connector's verify(); reviewed,
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.factories import make_inbox
 from tests.security.conftest import stored
+from tests.web.support import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 MIME = (
@@ -137,28 +136,11 @@ async def test_near_miss_inbox_tokens_are_refused(server, db, world, header):
     assert await stored(db) == before
 
 
-async def _cli(settings, *args: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
-    env.update(INBOX_DATABASE_URL=settings.database_url, INBOX_PUBLIC_URL="http://inbox.test")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "web.cli",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    return process.returncode or 0, out.decode(), err.decode()
-
-
 async def test_reset_token_revokes_the_old_token_on_rest_and_websocket(server, settings, world):
     import json
 
     old = world["alice"].token
-    code, out, err = await _cli(
+    code, out, err = await run_cli(
         settings, "reset-token", "--agent", "alice@support.example", "--json"
     )
     assert code == 0, err

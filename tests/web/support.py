@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -180,3 +183,27 @@ class CallbackReceiver:
         while len(self.deliveries) < count and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         return list(self.deliveries)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def run_cli(
+    settings: Settings, *args: str, public_url: str = "https://inbox.test"
+) -> tuple[int, str, str]:
+    """`inbox ARGS` in a process of its own against the test's database, as an operator runs
+    it; its exit code, stdout and stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
+    env.update(INBOX_DATABASE_URL=settings.database_url, INBOX_PUBLIC_URL=public_url)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "web.cli",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode(), err.decode()

@@ -3,19 +3,16 @@ with `--json`, and that the credentials it issues work (and stop working) on the
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from tests.web.support import CallbackReceiver, customer_writes
+from tests.web.support import CallbackReceiver, customer_writes, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,22 +33,8 @@ class Run:
 
 @pytest.fixture
 def inbox_cli(settings):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INBOX_")}
-    env.update(INBOX_DATABASE_URL=settings.database_url, INBOX_PUBLIC_URL="http://inbox.test")
-
     async def run(*args: str) -> Run:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "web.cli",
-            *args,
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-        return Run(process.returncode or 0, out.decode(), err.decode())
+        return Run(*await run_cli(settings, *args, public_url="http://inbox.test"))
 
     return run
 
